@@ -1,0 +1,117 @@
+//! Authentication and scope.
+//!
+//! [`AuthUser`] is extracted from the `Authorization: Bearer` header on every protected request: it
+//! verifies the JWT, then reloads the account so a deactivated user is refused at once. Whether this
+//! user may touch *this* object is an explicit check in the handler (`auth.ensure_village(v)?`),
+//! because only the handler knows the object.
+
+pub mod jwt;
+pub mod password;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use base64::Engine;
+use futures_util::future::LocalBoxFuture;
+
+use crate::db;
+use crate::domain::{Department, Role};
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// `n` random bytes from the OS, URL-safe base64 without padding.
+pub fn random_token(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    // The OS RNG failing is not recoverable; refusing to start is right.
+    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The authenticated caller, with the scope every check needs.
+#[derive(Clone, Debug)]
+pub struct AuthUser {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub department: Option<Department>,
+    pub commune_id: Option<String>,
+    pub village_ids: Vec<String>,
+    pub must_change_password: bool,
+    /// The login session (refresh-token family) the access token belongs to.
+    pub session_id: Option<String>,
+}
+
+impl AuthUser {
+    /// Refuses with 403 unless the caller has one of `roles`.
+    pub fn require_role(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden {
+                code: "role_not_allowed",
+                detail: format!("The role `{}` may not do this.", self.role.as_str()),
+            })
+        }
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
+    let missing = || ApiError::Unauthorized {
+        code: "missing_token",
+        detail: "This endpoint needs `Authorization: Bearer <access token>`.".into(),
+    };
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(missing)?;
+    let value = value.to_str().map_err(|_| missing())?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or_else(missing)?;
+    Ok(token.trim().to_owned())
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
+            let claims = state.jwt.verify(&token?)?;
+            let user_id = claims.sub.clone();
+            let loaded = db::run(&state.pool, move |conn| {
+                let Some(user) = db::users::find(conn, &user_id)? else {
+                    return Ok(None);
+                };
+                let villages = db::users::village_ids(conn, &user.id)?;
+                Ok(Some((user, villages)))
+            })
+            .await?;
+            let Some((user, village_ids)) = loaded else {
+                return Err(ApiError::Unauthorized {
+                    code: "invalid_token",
+                    detail: "The account of this token no longer exists.".into(),
+                });
+            };
+            if !user.active {
+                return Err(ApiError::Unauthorized {
+                    code: "account_disabled",
+                    detail: "This account has been deactivated.".into(),
+                });
+            }
+            Ok(AuthUser {
+                role: Role::parse(&user.role).map_err(|e| ApiError::internal(anyhow::anyhow!("{e:?}")))?,
+                department: user.department.as_deref().and_then(|d| Department::parse(d).ok()),
+                id: user.id,
+                username: user.username,
+                display_name: user.display_name,
+                commune_id: user.commune_id,
+                village_ids,
+                must_change_password: user.must_change_password,
+                session_id: claims.sid,
+            })
+        })
+    }
+}

@@ -1,0 +1,120 @@
+//! The operator's commands besides `serve`.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::Path;
+
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+
+use crate::config::Settings;
+use crate::db::{self, audit::NewAuditEvent, users::NewUser, DbConnection};
+use crate::domain::{DisplayName, Password, Username};
+
+fn open(settings: &Settings) -> anyhow::Result<DbConnection> {
+    db::DbManager::new(settings.database_url.clone())
+        .establish()
+        .with_context(|| format!("cannot open the database {}", settings.database_url.redacted()))
+}
+
+/// `tungnha migrate`: applies pending migrations and says which.
+pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = open(settings)?;
+    let applied = db::run_migrations(&mut conn)?;
+    if applied.is_empty() {
+        println!("The database is up to date.");
+    } else {
+        for v in applied {
+            println!("applied {v}");
+        }
+    }
+    Ok(())
+}
+
+/// Reads the new password: hidden prompt on a terminal, else the first line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password again: ")?;
+        anyhow::ensure!(first == again, "the two passwords differ");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+/// `tungnha create-admin --username U`: creates an administrator; the password comes from stdin.
+pub fn create_admin(settings: &Settings, username: &str, display_name: &str) -> anyhow::Result<()> {
+    let username = Username::parse(username).map_err(|e| anyhow::anyhow!("username: {}", e.message))?;
+    let display_name =
+        DisplayName::parse(display_name, "display_name").map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let password = Password::parse(&read_password()?, "password")
+        .map_err(|e| anyhow::anyhow!("password: {}", e.message))?;
+    let hash = crate::auth::password::hash(&password)?;
+    let mut conn = open(settings)?;
+    db::run_migrations(&mut conn)?;
+    let id = db::new_id();
+    let now = db::now();
+    diesel::Connection::transaction(&mut conn, |conn| {
+        if db::users::find_by_username(conn, username.as_str())?.is_some() {
+            anyhow::bail!("a user named `{}` already exists", username.as_str());
+        }
+        db::users::insert(
+            conn,
+            &NewUser {
+                id: &id,
+                username: username.as_str(),
+                password_hash: &hash,
+                display_name: display_name.as_str(),
+                role: "admin",
+                department: None,
+                commune_id: None,
+                active: true,
+                must_change_password: false,
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+        db::audit::record(
+            conn,
+            &NewAuditEvent {
+                occurred_at: now,
+                actor_user_id: None,
+                actor_label: "cli",
+                action: "user_created",
+                object_type: Some("user"),
+                object_id: Some(&id),
+                commune_id: None,
+                client_addr: None,
+                details: serde_json::json!({ "username": username.as_str(), "role": "admin" }).to_string(),
+            },
+        )?;
+        Ok(())
+    })?;
+    println!("Created administrator `{}`.", username.as_str());
+    Ok(())
+}
+
+/// `tungnha backup PATH`: a consistent copy of a live SQLite database (`VACUUM INTO`), safe while the
+/// server runs. PostgreSQL has its own tools.
+pub fn backup(settings: &Settings, target: &Path) -> anyhow::Result<()> {
+    if !settings.database_url.is_sqlite() {
+        anyhow::bail!(
+            "`tungnha backup` copies SQLite databases. For PostgreSQL use its own tools, e.g. \
+             `pg_dump --format=custom --file=tungnha.dump \"$TUNGNHA_DATABASE_URL\"`."
+        );
+    }
+    anyhow::ensure!(!target.exists(), "{} already exists; choose a new file name", target.display());
+    if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let target_str = target.to_str().context("the backup path is not valid UTF-8")?;
+    let mut conn = open(settings)?;
+    // VACUUM INTO takes a string literal; quote it the SQL way.
+    let quoted = target_str.replace('\'', "''");
+    conn.batch_execute(&format!("VACUUM INTO '{quoted}'"))
+        .with_context(|| format!("backup to {} failed", target.display()))?;
+    println!("Backed up {} to {}.", settings.database_url.redacted(), target.display());
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! Settings: `config/default.toml`, then `config/local.toml`, then `TUNGNHA_*` environment variables.
+//!
+//! Every value is parsed here, once, into a typed [`Settings`]; a bad value stops start-up with an error
+//! that names both the key and the environment variable that sets it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Which database a URL points at.
+#[derive(Clone, Debug)]
+pub enum DatabaseUrl {
+    /// A SQLite file path (created with its parent folder if missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection string, kept secret because it may hold a password.
+    Postgres(SecretString),
+}
+
+impl PartialEq for DatabaseUrl {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (DatabaseUrl::Sqlite(a), DatabaseUrl::Sqlite(b)) => a == b,
+            (DatabaseUrl::Postgres(a), DatabaseUrl::Postgres(b)) => {
+                a.expose_secret() == b.expose_secret()
+            }
+            _ => false,
+        }
+    }
+}
+impl Eq for DatabaseUrl {}
+
+impl DatabaseUrl {
+    /// Parses `sqlite://PATH` or `postgres://…` / `postgresql://…`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if let Some(path) = raw.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("a sqlite:// URL needs a file path, e.g. sqlite://data/tungnha.db".into());
+            }
+            Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+        } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(SecretString::from(raw.to_owned())))
+        } else {
+            Err("the URL must start with sqlite:// or postgres://".into())
+        }
+    }
+
+    /// The URL with any password replaced, safe to print.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(url) => redact_password(url.expose_secret()),
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, DatabaseUrl::Sqlite(_))
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    // postgres://user:password@host/db -> postgres://user:***@host/db
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "postgres://***".into();
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => format!("{scheme}://{userinfo}@{host}"),
+        },
+        None => url.split('?').next().unwrap_or(url).to_owned(),
+    }
+}
+
+/// The validated settings of one process.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub pwa_dir: PathBuf,
+    pub json_limit_bytes: usize,
+    pub db_pool_size: u32,
+    pub shutdown_timeout_secs: u64,
+    /// 0 means one worker per core.
+    pub workers: usize,
+}
+
+/// A setting that could not be read, naming the key and its environment variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid setting `{key}` (environment variable TUNGNHA_{env}): {reason}")]
+    Invalid { key: &'static str, env: String, reason: String },
+    #[error("could not read the configuration files: {0}")]
+    Source(#[from] config::ConfigError),
+}
+
+impl Settings {
+    /// Reads `<dir>/default.toml`, `<dir>/local.toml` (both optional) and the `TUNGNHA_*` environment.
+    pub fn load(config_dir: &Path) -> Result<Self, ConfigError> {
+        let raw = config::Config::builder()
+            .add_source(config::File::from(config_dir.join("default.toml")).required(false))
+            .add_source(config::File::from(config_dir.join("local.toml")).required(false))
+            .add_source(config::Environment::with_prefix("TUNGNHA").prefix_separator("_"))
+            .build()?;
+        Self::from_source(|key| match raw.get_string(key) {
+            Ok(v) => Ok(Some(v)),
+            Err(config::ConfigError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        })
+    }
+
+    /// Builds settings from a key lookup; missing keys take their defaults.
+    pub fn from_source(
+        get: impl Fn(&'static str) -> Result<Option<String>, String>,
+    ) -> Result<Self, ConfigError> {
+        fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+            ConfigError::Invalid { key, env: key.to_uppercase(), reason: reason.into() }
+        }
+        let value = |key: &'static str, default: &str| -> Result<String, ConfigError> {
+            Ok(get(key).map_err(|e| invalid(key, e))?.unwrap_or_else(|| default.to_owned()))
+        };
+        fn number<T: std::str::FromStr>(
+            key: &'static str,
+            raw: String,
+            min: T,
+            max: T,
+        ) -> Result<T, ConfigError>
+        where
+            T: PartialOrd + std::fmt::Display + Copy,
+        {
+            let n: T = raw
+                .trim()
+                .parse()
+                .map_err(|_| invalid(key, format!("`{raw}` is not a whole number")))?;
+            if n < min || n > max {
+                return Err(invalid(key, format!("{n} is outside {min}..={max}")));
+            }
+            Ok(n)
+        }
+
+        let database_url = DatabaseUrl::parse(&value("database_url", "sqlite://data/tungnha.db")?)
+            .map_err(|e| invalid("database_url", e))?;
+        let bind_raw = value("bind", "127.0.0.1:8080")?;
+        let bind = bind_raw.trim().parse::<SocketAddr>().map_err(|_| {
+            invalid("bind", format!("`{bind_raw}` is not an address:port such as 127.0.0.1:8080"))
+        })?;
+        let data_dir = PathBuf::from(value("data_dir", "data")?);
+        let pwa_dir = PathBuf::from(value("pwa_dir", "pwa/dist")?);
+        let json_limit_bytes =
+            number("json_limit_bytes", value("json_limit_bytes", "2097152")?, 1024, 64 << 20)?;
+        let db_pool_size = number("db_pool_size", value("db_pool_size", "8")?, 1, 256)?;
+        let shutdown_timeout_secs =
+            number("shutdown_timeout_secs", value("shutdown_timeout_secs", "30")?, 0, 3600)?;
+        let workers = number("workers", value("workers", "0")?, 0, 1024)?;
+        Ok(Settings {
+            database_url,
+            bind,
+            data_dir,
+            pwa_dir,
+            json_limit_bytes,
+            db_pool_size,
+            shutdown_timeout_secs,
+            workers,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&'static str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<&str, String> = pairs.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        Settings::from_source(|k| Ok(map.get(k).cloned()))
+    }
+
+    #[test]
+    fn defaults_are_sqlite_on_localhost_8080() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert_eq!(s.database_url, DatabaseUrl::Sqlite("data/tungnha.db".into()));
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn a_bad_bind_address_names_the_setting() {
+        let err = settings(&[("bind", "localhost")]).expect_err("not an address").to_string();
+        assert!(err.contains("TUNGNHA_BIND"), "{err}");
+        assert!(err.contains("`bind`"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_database_scheme_is_refused() {
+        let err = settings(&[("database_url", "mysql://x")]).expect_err("bad scheme").to_string();
+        assert!(err.contains("TUNGNHA_DATABASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn a_number_out_of_range_is_refused() {
+        let err = settings(&[("db_pool_size", "0")]).expect_err("zero pool").to_string();
+        assert!(err.contains("TUNGNHA_DB_POOL_SIZE"), "{err}");
+        let err = settings(&[("json_limit_bytes", "lots")]).expect_err("nan").to_string();
+        assert!(err.contains("not a whole number"), "{err}");
+    }
+
+    #[test]
+    fn postgres_passwords_never_reach_the_redacted_form() {
+        let url = DatabaseUrl::parse("postgres://app:s3cret@db.local:5432/tungnha").expect("valid");
+        assert_eq!(url.redacted(), "postgres://app:***@db.local:5432/tungnha");
+        assert!(!format!("{url:?}").contains("s3cret"));
+    }
+}

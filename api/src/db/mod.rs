@@ -1,0 +1,202 @@
+//! Storage: one diesel `MultiConnection` over SQLite and PostgreSQL, chosen at run time by the URL scheme.
+//!
+//! Conventions:
+//! - Ids are UUID strings (`TEXT`), times are naive UTC `TIMESTAMP`s, JSON is `TEXT`: the subset both
+//!   backends share, so almost every query is written once.
+//! - Where the dialects differ (upserts, batch inserts, binds in raw SQL), use [`per_backend!`], which
+//!   writes the body once and compiles it for each backend.
+//! - SQL lives only in this module's files, as plain functions taking `&mut DbConnection`.
+//! - Handlers reach the database only through [`run`], which checks out a connection and runs the
+//!   closure on the blocking pool, never on an async worker.
+
+pub mod audit;
+pub mod schema;
+pub mod users;
+
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use secrecy::ExposeSecret;
+
+use crate::config::DatabaseUrl;
+use crate::error::ApiError;
+
+/// A connection to whichever backend the URL named. PostgreSQL comes first: the derive would otherwise
+/// let SQLite accept any string as a file name.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type DbPool = Pool<DbManager>;
+pub type PooledDb = PooledConnection<DbManager>;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Runs one body against the concrete connection of either backend, for the few queries whose SQL or
+/// diesel support differs (upsert, batch insert, raw SQL with binds).
+#[macro_export]
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+/// Opens connections by URL scheme (diesel's derived `establish` hides the real error) and sets the
+/// SQLite pragmas every connection needs.
+#[derive(Clone, Debug)]
+pub struct DbManager {
+    url: DatabaseUrl,
+}
+
+impl DbManager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        DbManager { url }
+    }
+
+    /// Opens one connection outside any pool.
+    pub fn establish(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        r2d2::Error::ConnectionError(ConnectionError::BadConnection(format!(
+                            "cannot create the folder {} for the SQLite database: {e}",
+                            parent.display()
+                        )))
+                    })?;
+                }
+                let path = path.to_str().ok_or_else(|| {
+                    r2d2::Error::ConnectionError(ConnectionError::BadConnection(
+                        "the SQLite path is not valid UTF-8".into(),
+                    ))
+                })?;
+                let mut conn =
+                    diesel::SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                // busy_timeout first: the other pragmas may need a lock another connection holds.
+                // synchronous=FULL makes every commit durable before we answer, WAL included.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = FULL;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url.expose_secret())
+                .map(DbConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+        }
+    }
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        self.establish()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        // A connection left inside a failed transaction must not go back to the pool.
+        use diesel::connection::{TransactionManager, TransactionManagerStatus};
+        matches!(
+            <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn),
+            TransactionManagerStatus::InError
+        )
+    }
+}
+
+/// Opens the pool, creating the SQLite file if needed. Migrations are not run here.
+pub fn connect_pool(url: &DatabaseUrl, size: u32) -> anyhow::Result<DbPool> {
+    let manager = DbManager::new(url.clone());
+    // Check the database once so a bad URL fails with its real cause rather than a pool time-out.
+    manager
+        .establish()
+        .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", url.redacted()))?;
+    let pool = Pool::builder()
+        .max_size(size)
+        // Opening many SQLite connections at once at start-up contends for the file lock.
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)?;
+    Ok(pool)
+}
+
+fn migrations_for(conn: &DbConnection) -> EmbeddedMigrations {
+    match conn {
+        DbConnection::Postgresql(_) => POSTGRES_MIGRATIONS,
+        DbConnection::Sqlite(_) => SQLITE_MIGRATIONS,
+    }
+}
+
+/// Applies pending migrations; returns the versions applied. On SQLite it also switches the file to WAL,
+/// which is persistent, once, before any pool connection contends for it.
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
+    if let DbConnection::Sqlite(c) = conn {
+        c.batch_execute("PRAGMA journal_mode = WAL;")?;
+    }
+    let migrations = migrations_for(conn);
+    let applied = conn
+        .run_pending_migrations(migrations)
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+/// Reverts every migration (used by the up → down → up test and by operators rolling back).
+pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
+    let migrations = migrations_for(conn);
+    let reverted = conn
+        .revert_all_migrations(migrations)
+        .map_err(|e| anyhow::anyhow!("migration revert failed: {e}"))?;
+    Ok(reverted.iter().map(|v| v.to_string()).collect())
+}
+
+/// True when every embedded migration has been applied.
+pub fn migrations_are_current(conn: &mut DbConnection) -> anyhow::Result<bool> {
+    let migrations = migrations_for(conn);
+    let pending = conn
+        .has_pending_migration(migrations)
+        .map_err(|e| anyhow::anyhow!("cannot read migration state: {e}"))?;
+    Ok(!pending)
+}
+
+/// Runs `f` with a pooled connection on the blocking thread pool.
+pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await?
+}
+
+/// The current time as stored: naive UTC, truncated to microseconds (PostgreSQL's precision) so a value
+/// read back equals the value written on both backends.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{DurationRound, TimeDelta};
+    let now = chrono::Utc::now();
+    now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now).naive_utc()
+}
+
+/// A new time-ordered UUID (v7) as the string we store.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,13 @@
+//! Từng Nhà: the work platform of Vietnam's Community Digital Technology Teams.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod static_files;
+pub mod telemetry;

@@ -1,0 +1,75 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tungnha::config::Settings;
+
+/// Từng Nhà — work platform for Vietnam's Community Digital Technology Teams.
+#[derive(Parser)]
+#[command(name = "tungnha", version, about)]
+struct Cli {
+    /// Folder holding default.toml and local.toml.
+    #[arg(long, env = "TUNGNHA_CONFIG_DIR", default_value = "config", global = true)]
+    config_dir: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and the web app (the default).
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Create an administrator; the password is read from standard input.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "Quản trị hệ thống")]
+        display_name: String,
+    },
+    /// Print the OpenAPI specification as JSON.
+    Openapi,
+    /// Copy a live SQLite database to PATH.
+    Backup { path: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        print!("{}", tungnha::openapi::spec_json());
+        return ExitCode::SUCCESS;
+    }
+    tungnha::telemetry::init();
+    let settings = match Settings::load(&cli.config_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tungnha: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => tungnha::cli::migrate(&settings),
+        Command::CreateAdmin { username, display_name } => {
+            tungnha::cli::create_admin(&settings, &username, &display_name)
+        }
+        Command::Backup { path } => tungnha::cli::backup(&settings, &path),
+        Command::Openapi => unreachable!("handled above"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tungnha: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = tungnha::startup::Application::build(settings).await?;
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,131 @@
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, Compress};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use tokio::sync::Semaphore;
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::jwt::{self, JwtKeys};
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::error;
+
+/// Access tokens live 15 minutes; phones refresh them with their refresh token.
+pub const ACCESS_TOKEN_TTL_SECS: i64 = 15 * 60;
+
+/// What every handler can reach. Nothing in here is state another instance would need: a second
+/// server behind the same PostgreSQL works the same.
+pub struct AppState {
+    pub pool: DbPool,
+    pub jwt: JwtKeys,
+    /// Bounds concurrent argon2 hashes (19 MiB each) so a login burst cannot exhaust memory.
+    pub hash_permits: Semaphore,
+    pub settings: Settings,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the database, applies migrations, binds the listener (port 0 picks a free port) and
+    /// prepares the server without running it.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let url = settings.database_url.clone();
+        let pool_size = settings.db_pool_size;
+        let pool = tokio::task::spawn_blocking(move || -> anyhow::Result<DbPool> {
+            let pool = db::connect_pool(&url, pool_size)?;
+            let mut conn = pool.get()?;
+            let applied = db::run_migrations(&mut conn)?;
+            if !applied.is_empty() {
+                tracing::info!(?applied, "applied database migrations");
+            }
+            Ok(pool)
+        })
+        .await??;
+
+        let secret = jwt::load_or_create_secret(None, &settings.data_dir)?;
+        let jwt = JwtKeys::from_secret(jwt::secret_bytes(&secret), ACCESS_TOKEN_TTL_SECS);
+
+        let listener = TcpListener::bind(settings.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {} (TUNGNHA_BIND): {e}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let workers = match settings.workers {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            n => n,
+        };
+        let hash_permits = Semaphore::new(workers.max(2));
+        let shutdown_timeout = settings.shutdown_timeout_secs;
+        let json_limit = settings.json_limit_bytes;
+        let pwa_dir = settings.pwa_dir.clone();
+        tracing::info!(
+            database = %settings.database_url.redacted(),
+            address = %listener.local_addr()?,
+            pwa = %pwa_dir.display(),
+            "starting Từng Nhà"
+        );
+        if !crate::static_files::is_built(&pwa_dir) {
+            tracing::warn!(dir = %pwa_dir.display(), "the web app is not built; `make run` builds it");
+        }
+        let state = web::Data::new(AppState { pool, jwt, hash_permits, settings });
+        let spec = crate::openapi::spec();
+
+        let server = HttpServer::new(move || {
+            let app = App::new()
+                .into_utoipa_app()
+                .app_data(state.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(json_limit)
+                        .error_handler(error::json_error_handler),
+                )
+                .app_data(web::PayloadConfig::new(json_limit))
+                .app_data(web::QueryConfig::default().error_handler(error::query_error_handler))
+                .app_data(web::PathConfig::default().error_handler(error::path_error_handler))
+                .configure(crate::routes::health::configure)
+                .service(
+                    utoipa_actix_web::scope("/api/v1").configure(crate::routes::configure_api),
+                )
+                .into_app();
+            app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
+                .route(
+                    "/docs",
+                    web::get().to(|| async {
+                        HttpResponse::PermanentRedirect()
+                            .insert_header(("Location", "/docs/"))
+                            .finish()
+                    }),
+                )
+                .configure(|cfg| crate::static_files::configure(cfg, &pwa_dir))
+                .wrap(from_fn(crate::static_files::cache_headers))
+                .wrap(from_fn(error::problem_for_bare_errors))
+                .wrap(from_fn(crate::telemetry::request_id_header))
+                .wrap(Compress::default())
+                .wrap(TracingLogger::default())
+        })
+        .workers(workers)
+        .shutdown_timeout(shutdown_timeout)
+        .listen(listener)?
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle that can stop the server gracefully (finishing in-flight requests).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to `shutdown_timeout_secs`).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
