@@ -13,7 +13,12 @@ use crate::domain::{DisplayName, Password, Username};
 fn open(settings: &Settings) -> anyhow::Result<DbConnection> {
     db::DbManager::new(settings.database_url.clone())
         .establish()
-        .with_context(|| format!("cannot open the database {}", settings.database_url.redacted()))
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                settings.database_url.redacted()
+            )
+        })
 }
 
 /// `tungnha migrate`: applies pending migrations and says which.
@@ -46,9 +51,10 @@ fn read_password() -> anyhow::Result<String> {
 
 /// `tungnha create-admin --username U`: creates an administrator; the password comes from stdin.
 pub fn create_admin(settings: &Settings, username: &str, display_name: &str) -> anyhow::Result<()> {
-    let username = Username::parse(username).map_err(|e| anyhow::anyhow!("username: {}", e.message))?;
-    let display_name =
-        DisplayName::parse(display_name, "display_name").map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let username =
+        Username::parse(username).map_err(|e| anyhow::anyhow!("username: {}", e.message))?;
+    let display_name = DisplayName::parse(display_name, "display_name")
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let password = Password::parse(&read_password()?, "password")
         .map_err(|e| anyhow::anyhow!("password: {}", e.message))?;
     let hash = crate::auth::password::hash(&password)?;
@@ -87,7 +93,8 @@ pub fn create_admin(settings: &Settings, username: &str, display_name: &str) -> 
                 object_id: Some(&id),
                 commune_id: None,
                 client_addr: None,
-                details: serde_json::json!({ "username": username.as_str(), "role": "admin" }).to_string(),
+                details: serde_json::json!({ "username": username.as_str(), "role": "admin" })
+                    .to_string(),
             },
         )?;
         Ok(())
@@ -105,16 +112,26 @@ pub fn backup(settings: &Settings, target: &Path) -> anyhow::Result<()> {
              `pg_dump --format=custom --file=tungnha.dump \"$TUNGNHA_DATABASE_URL\"`."
         );
     }
-    anyhow::ensure!(!target.exists(), "{} already exists; choose a new file name", target.display());
+    anyhow::ensure!(
+        !target.exists(),
+        "{} already exists; choose a new file name",
+        target.display()
+    );
     if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    let target_str = target.to_str().context("the backup path is not valid UTF-8")?;
+    let target_str = target
+        .to_str()
+        .context("the backup path is not valid UTF-8")?;
     let mut conn = open(settings)?;
     // VACUUM INTO takes a string literal; quote it the SQL way.
     let quoted = target_str.replace('\'', "''");
     conn.batch_execute(&format!("VACUUM INTO '{quoted}'"))
         .with_context(|| format!("backup to {} failed", target.display()))?;
-    println!("Backed up {} to {}.", settings.database_url.redacted(), target.display());
+    println!(
+        "Backed up {} to {}.",
+        settings.database_url.redacted(),
+        target.display()
+    );
     Ok(())
 }

@@ -36,7 +36,9 @@ impl DatabaseUrl {
         let raw = raw.trim();
         if let Some(path) = raw.strip_prefix("sqlite://") {
             if path.is_empty() {
-                return Err("a sqlite:// URL needs a file path, e.g. sqlite://data/tungnha.db".into());
+                return Err(
+                    "a sqlite:// URL needs a file path, e.g. sqlite://data/tungnha.db".into(),
+                );
             }
             Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
         } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
@@ -91,7 +93,11 @@ pub struct Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("invalid setting `{key}` (environment variable TUNGNHA_{env}): {reason}")]
-    Invalid { key: &'static str, env: String, reason: String },
+    Invalid {
+        key: &'static str,
+        env: String,
+        reason: String,
+    },
     #[error("could not read the configuration files: {0}")]
     Source(#[from] config::ConfigError),
 }
@@ -116,19 +122,20 @@ impl Settings {
         get: impl Fn(&'static str) -> Result<Option<String>, String>,
     ) -> Result<Self, ConfigError> {
         fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
-            ConfigError::Invalid { key, env: key.to_uppercase(), reason: reason.into() }
+            ConfigError::Invalid {
+                key,
+                env: key.to_uppercase(),
+                reason: reason.into(),
+            }
         }
         let value = |key: &'static str, default: &str| -> Result<String, ConfigError> {
-            Ok(get(key).map_err(|e| invalid(key, e))?.unwrap_or_else(|| default.to_owned()))
+            Ok(get(key)
+                .map_err(|e| invalid(key, e))?
+                .unwrap_or_else(|| default.to_owned()))
         };
-        fn number<T: std::str::FromStr>(
-            key: &'static str,
-            raw: String,
-            min: T,
-            max: T,
-        ) -> Result<T, ConfigError>
+        fn number<T>(key: &'static str, raw: String, min: T, max: T) -> Result<T, ConfigError>
         where
-            T: PartialOrd + std::fmt::Display + Copy,
+            T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
         {
             let n: T = raw
                 .trim()
@@ -144,15 +151,26 @@ impl Settings {
             .map_err(|e| invalid("database_url", e))?;
         let bind_raw = value("bind", "127.0.0.1:8080")?;
         let bind = bind_raw.trim().parse::<SocketAddr>().map_err(|_| {
-            invalid("bind", format!("`{bind_raw}` is not an address:port such as 127.0.0.1:8080"))
+            invalid(
+                "bind",
+                format!("`{bind_raw}` is not an address:port such as 127.0.0.1:8080"),
+            )
         })?;
         let data_dir = PathBuf::from(value("data_dir", "data")?);
         let pwa_dir = PathBuf::from(value("pwa_dir", "pwa/dist")?);
-        let json_limit_bytes =
-            number("json_limit_bytes", value("json_limit_bytes", "2097152")?, 1024, 64 << 20)?;
+        let json_limit_bytes = number(
+            "json_limit_bytes",
+            value("json_limit_bytes", "2097152")?,
+            1024,
+            64 << 20,
+        )?;
         let db_pool_size = number("db_pool_size", value("db_pool_size", "8")?, 1, 256)?;
-        let shutdown_timeout_secs =
-            number("shutdown_timeout_secs", value("shutdown_timeout_secs", "30")?, 0, 3600)?;
+        let shutdown_timeout_secs = number(
+            "shutdown_timeout_secs",
+            value("shutdown_timeout_secs", "30")?,
+            0,
+            3600,
+        )?;
         let workers = number("workers", value("workers", "0")?, 0, 1024)?;
         Ok(Settings {
             database_url,
@@ -180,28 +198,39 @@ mod tests {
     #[test]
     fn defaults_are_sqlite_on_localhost_8080() {
         let s = settings(&[]).expect("defaults are valid");
-        assert_eq!(s.database_url, DatabaseUrl::Sqlite("data/tungnha.db".into()));
+        assert_eq!(
+            s.database_url,
+            DatabaseUrl::Sqlite("data/tungnha.db".into())
+        );
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
     }
 
     #[test]
     fn a_bad_bind_address_names_the_setting() {
-        let err = settings(&[("bind", "localhost")]).expect_err("not an address").to_string();
+        let err = settings(&[("bind", "localhost")])
+            .expect_err("not an address")
+            .to_string();
         assert!(err.contains("TUNGNHA_BIND"), "{err}");
         assert!(err.contains("`bind`"), "{err}");
     }
 
     #[test]
     fn an_unknown_database_scheme_is_refused() {
-        let err = settings(&[("database_url", "mysql://x")]).expect_err("bad scheme").to_string();
+        let err = settings(&[("database_url", "mysql://x")])
+            .expect_err("bad scheme")
+            .to_string();
         assert!(err.contains("TUNGNHA_DATABASE_URL"), "{err}");
     }
 
     #[test]
     fn a_number_out_of_range_is_refused() {
-        let err = settings(&[("db_pool_size", "0")]).expect_err("zero pool").to_string();
+        let err = settings(&[("db_pool_size", "0")])
+            .expect_err("zero pool")
+            .to_string();
         assert!(err.contains("TUNGNHA_DB_POOL_SIZE"), "{err}");
-        let err = settings(&[("json_limit_bytes", "lots")]).expect_err("nan").to_string();
+        let err = settings(&[("json_limit_bytes", "lots")])
+            .expect_err("nan")
+            .to_string();
         assert!(err.contains("not a whole number"), "{err}");
     }
 

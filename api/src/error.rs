@@ -28,8 +28,16 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), code: code.into(), message: message.into() }
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        FieldError {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -62,7 +70,11 @@ pub struct Problem {
 pub enum ApiError {
     /// 400 with a stable code; `errors` lists the invalid fields.
     #[error("{detail}")]
-    BadRequest { code: &'static str, detail: String, errors: Vec<FieldError> },
+    BadRequest {
+        code: &'static str,
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     #[error("{detail}")]
     Unauthorized { code: &'static str, detail: String },
     #[error("{detail}")]
@@ -79,9 +91,16 @@ pub enum ApiError {
     #[error("{detail}")]
     UnsupportedMediaType { detail: String },
     #[error("{detail}")]
-    Unprocessable { code: &'static str, detail: String, errors: Vec<FieldError> },
+    Unprocessable {
+        code: &'static str,
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     #[error("{detail}")]
-    TooManyRequests { detail: String, retry_after_secs: u64 },
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("{detail}")]
     Unavailable { code: &'static str, detail: String },
     /// 500; the cause is logged, never shown.
@@ -95,11 +114,18 @@ impl ApiError {
             [one] => format!("{}: {}", one.field, one.message),
             _ => format!("{} fields are invalid", errors.len()),
         };
-        ApiError::BadRequest { code: "validation_failed", detail, errors }
+        ApiError::BadRequest {
+            code: "validation_failed",
+            detail,
+            errors,
+        }
     }
 
     pub fn not_found(what: &str) -> Self {
-        ApiError::NotFound { code: "not_found", detail: format!("{what} not found") }
+        ApiError::NotFound {
+            code: "not_found",
+            detail: format!("{what} not found"),
+        }
     }
 
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
@@ -132,7 +158,12 @@ impl ApiError {
 }
 
 /// The problem+json response for a status, code and detail.
-pub fn problem_response(status: StatusCode, code: &str, detail: &str, errors: &[FieldError]) -> HttpResponse {
+pub fn problem_response(
+    status: StatusCode,
+    code: &str,
+    detail: &str,
+    errors: &[FieldError],
+) -> HttpResponse {
     let problem = Problem {
         type_: "about:blank",
         title: status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -141,7 +172,9 @@ pub fn problem_response(status: StatusCode, code: &str, detail: &str, errors: &[
         code: code.to_owned(),
         errors: errors.to_vec(),
     };
-    HttpResponse::build(status).content_type(PROBLEM_JSON).json(problem)
+    HttpResponse::build(status)
+        .content_type(PROBLEM_JSON)
+        .json(problem)
 }
 
 impl ResponseError for ApiError {
@@ -172,7 +205,10 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let mut response = problem_response(status, self.code(), &detail, self.field_errors());
-        if let ApiError::TooManyRequests { retry_after_secs, .. } = self {
+        if let ApiError::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
@@ -224,9 +260,9 @@ pub fn json_error_handler(err: error::JsonPayloadError, _req: &HttpRequest) -> e
         E::OverflowKnownLength { length, limit } => ApiError::PayloadTooLarge {
             detail: format!("The body is {length} bytes; the limit is {limit} bytes."),
         },
-        E::Overflow { limit } => {
-            ApiError::PayloadTooLarge { detail: format!("The body exceeds the limit of {limit} bytes.") }
-        }
+        E::Overflow { limit } => ApiError::PayloadTooLarge {
+            detail: format!("The body exceeds the limit of {limit} bytes."),
+        },
         E::ContentType => ApiError::UnsupportedMediaType {
             detail: "The body must be sent with Content-Type: application/json.".into(),
         },
@@ -261,16 +297,19 @@ pub fn query_error_handler(err: error::QueryPayloadError, _req: &HttpRequest) ->
 
 /// Rewrites path extractor failures into 404: a malformed id names no object.
 pub fn path_error_handler(err: error::PathError, _req: &HttpRequest) -> error::Error {
-    let api = ApiError::NotFound { code: "not_found", detail: format!("No such object: {err}") };
+    let api = ApiError::NotFound {
+        code: "not_found",
+        detail: format!("No such object: {err}"),
+    };
     error::InternalError::from_response(err, api.error_response()).into()
 }
 
 /// Rewrites raw payload failures (size limit on non-JSON bodies) into problem+json.
 pub fn payload_error_handler(err: error::PayloadError, _req: &HttpRequest) -> error::Error {
     let api = match &err {
-        error::PayloadError::Overflow => {
-            ApiError::PayloadTooLarge { detail: "The body exceeds the size limit.".into() }
-        }
+        error::PayloadError::Overflow => ApiError::PayloadTooLarge {
+            detail: "The body exceeds the size limit.".into(),
+        },
         other => ApiError::BadRequest {
             code: "unreadable_body",
             detail: format!("The request body could not be read: {other}"),
@@ -298,13 +337,18 @@ pub async fn problem_for_bare_errors(
     }
     let (code, detail) = match status {
         StatusCode::NOT_FOUND => ("route_not_found", "No resource at this path.".to_owned()),
-        StatusCode::METHOD_NOT_ALLOWED => {
-            ("method_not_allowed", "This method is not allowed on this resource.".to_owned())
-        }
-        s if s.is_server_error() => {
-            ("internal_error", "The server could not complete the request.".to_owned())
-        }
-        s => ("bad_request", s.canonical_reason().unwrap_or("Bad request").to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "This method is not allowed on this resource.".to_owned(),
+        ),
+        s if s.is_server_error() => (
+            "internal_error",
+            "The server could not complete the request.".to_owned(),
+        ),
+        s => (
+            "bad_request",
+            s.canonical_reason().unwrap_or("Bad request").to_owned(),
+        ),
     };
     let (req, _) = res.into_parts();
     let replacement = problem_response(status, code, &detail, &[]);
@@ -329,10 +373,19 @@ mod tests {
 
     #[actix_web::test]
     async fn too_many_requests_carries_retry_after() {
-        let err = ApiError::TooManyRequests { detail: "slow down".into(), retry_after_secs: 42 };
+        let err = ApiError::TooManyRequests {
+            detail: "slow down".into(),
+            retry_after_secs: 42,
+        };
         let res = err.error_response();
-        assert_eq!(res.headers().get(header::RETRY_AFTER).expect("header"), "42");
-        assert_eq!(res.headers().get(header::CONTENT_TYPE).expect("ct"), PROBLEM_JSON);
+        assert_eq!(
+            res.headers().get(header::RETRY_AFTER).expect("header"),
+            "42"
+        );
+        assert_eq!(
+            res.headers().get(header::CONTENT_TYPE).expect("ct"),
+            PROBLEM_JSON
+        );
     }
 
     #[test]

@@ -9,7 +9,12 @@ use tungnha::config::Settings;
 #[command(name = "tungnha", version, about)]
 struct Cli {
     /// Folder holding default.toml and local.toml.
-    #[arg(long, env = "TUNGNHA_CONFIG_DIR", default_value = "config", global = true)]
+    #[arg(
+        long,
+        env = "TUNGNHA_CONFIG_DIR",
+        default_value = "config",
+        global = true
+    )]
     config_dir: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
@@ -51,9 +56,10 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
         Command::Migrate => tungnha::cli::migrate(&settings),
-        Command::CreateAdmin { username, display_name } => {
-            tungnha::cli::create_admin(&settings, &username, &display_name)
-        }
+        Command::CreateAdmin {
+            username,
+            display_name,
+        } => tungnha::cli::create_admin(&settings, &username, &display_name),
         Command::Backup { path } => tungnha::cli::backup(&settings, &path),
         Command::Openapi => unreachable!("handled above"),
     };

@@ -51,11 +51,14 @@ impl Application {
         let secret = jwt::load_or_create_secret(None, &settings.data_dir)?;
         let jwt = JwtKeys::from_secret(jwt::secret_bytes(&secret), ACCESS_TOKEN_TTL_SECS);
 
-        let listener = TcpListener::bind(settings.bind)
-            .map_err(|e| anyhow::anyhow!("cannot listen on {} (TUNGNHA_BIND): {e}", settings.bind))?;
+        let listener = TcpListener::bind(settings.bind).map_err(|e| {
+            anyhow::anyhow!("cannot listen on {} (TUNGNHA_BIND): {e}", settings.bind)
+        })?;
         let port = listener.local_addr()?.port();
         let workers = match settings.workers {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             n => n,
         };
         let hash_permits = Semaphore::new(workers.max(2));
@@ -71,7 +74,12 @@ impl Application {
         if !crate::static_files::is_built(&pwa_dir) {
             tracing::warn!(dir = %pwa_dir.display(), "the web app is not built; `make run` builds it");
         }
-        let state = web::Data::new(AppState { pool, jwt, hash_permits, settings });
+        let state = web::Data::new(AppState {
+            pool,
+            jwt,
+            hash_permits,
+            settings,
+        });
         let spec = crate::openapi::spec();
 
         let server = HttpServer::new(move || {
@@ -87,9 +95,7 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(error::query_error_handler))
                 .app_data(web::PathConfig::default().error_handler(error::path_error_handler))
                 .configure(crate::routes::health::configure)
-                .service(
-                    utoipa_actix_web::scope("/api/v1").configure(crate::routes::configure_api),
-                )
+                .service(utoipa_actix_web::scope("/api/v1").configure(crate::routes::configure_api))
                 .into_app();
             app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
                 .route(
@@ -128,4 +134,3 @@ impl Application {
         self.server.await
     }
 }
-

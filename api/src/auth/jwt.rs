@@ -67,10 +67,15 @@ impl JwtKeys {
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind;
                 let (code, detail) = match e.kind() {
-                    ErrorKind::ExpiredSignature => ("token_expired", "The access token has expired."),
+                    ErrorKind::ExpiredSignature => {
+                        ("token_expired", "The access token has expired.")
+                    }
                     _ => ("invalid_token", "The access token is not valid."),
                 };
-                ApiError::Unauthorized { code, detail: detail.into() }
+                ApiError::Unauthorized {
+                    code,
+                    detail: detail.into(),
+                }
             })
     }
 }
@@ -90,7 +95,10 @@ pub fn load_or_create_secret(
         if existing.len() >= 43 {
             return Ok(SecretString::from(existing.to_owned()));
         }
-        anyhow::bail!("{} is too short to be a signing secret; delete it to regenerate", path.display());
+        anyhow::bail!(
+            "{} is too short to be a signing secret; delete it to regenerate",
+            path.display()
+        );
     }
     std::fs::create_dir_all(data_dir)?;
     let secret = super::random_token(48);
@@ -143,7 +151,10 @@ mod tests {
     fn tokens_signed_with_another_key_or_none_are_refused() {
         let other = JwtKeys::from_secret(b"another-secret-another-secret-another-secret", 900);
         let t = other.issue("user-1", None).expect("issue");
-        assert_eq!(keys().verify(&t).expect_err("other key").code(), "invalid_token");
+        assert_eq!(
+            keys().verify(&t).expect_err("other key").code(),
+            "invalid_token"
+        );
 
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let now = chrono::Utc::now().timestamp();
@@ -153,14 +164,20 @@ mod tests {
             now + 900
         ));
         let unsigned = format!("{header}.{payload}.");
-        assert_eq!(keys().verify(&unsigned).expect_err("alg none").code(), "invalid_token");
+        assert_eq!(
+            keys().verify(&unsigned).expect_err("alg none").code(),
+            "invalid_token"
+        );
     }
 
     #[test]
     fn expired_and_wrong_audience_tokens_are_refused() {
         let expired = JwtKeys::from_secret(b"0123456789abcdef0123456789abcdef0123456789ab", -120);
         let t = expired.issue("user-1", None).expect("issue");
-        assert_eq!(keys().verify(&t).expect_err("expired").code(), "token_expired");
+        assert_eq!(
+            keys().verify(&t).expect_err("expired").code(),
+            "token_expired"
+        );
 
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
@@ -177,6 +194,9 @@ mod tests {
             &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef0123456789ab"),
         )
         .expect("encode");
-        assert_eq!(keys().verify(&t).expect_err("audience").code(), "invalid_token");
+        assert_eq!(
+            keys().verify(&t).expect_err("audience").code(),
+            "invalid_token"
+        );
     }
 }

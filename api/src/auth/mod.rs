@@ -61,7 +61,10 @@ fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
         code: "missing_token",
         detail: "This endpoint needs `Authorization: Bearer <access token>`.".into(),
     };
-    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(missing)?;
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(missing)?;
     let value = value.to_str().map_err(|_| missing())?;
     let token = value
         .strip_prefix("Bearer ")
@@ -102,8 +105,12 @@ impl FromRequest for AuthUser {
                 });
             }
             Ok(AuthUser {
-                role: Role::parse(&user.role).map_err(|e| ApiError::internal(anyhow::anyhow!("{e:?}")))?,
-                department: user.department.as_deref().and_then(|d| Department::parse(d).ok()),
+                role: Role::parse(&user.role)
+                    .map_err(|e| ApiError::internal(anyhow::anyhow!("{e:?}")))?,
+                department: user
+                    .department
+                    .as_deref()
+                    .and_then(|d| Department::parse(d).ok()),
                 id: user.id,
                 username: user.username,
                 display_name: user.display_name,

@@ -18,7 +18,9 @@ pub fn hash(password: &Password) -> anyhow::Result<String> {
 /// Checks `candidate` against a stored PHC string. A malformed stored hash never verifies.
 pub fn verify(candidate: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default().verify_password(candidate.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(candidate.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }

@@ -22,5 +22,8 @@ pub struct NewAuditEvent<'a> {
 }
 
 pub fn record(conn: &mut DbConnection, event: &NewAuditEvent<'_>) -> QueryResult<()> {
-    diesel::insert_into(audit_events::table).values(event).execute(conn).map(|_| ())
+    diesel::insert_into(audit_events::table)
+        .values(event)
+        .execute(conn)
+        .map(|_| ())
 }

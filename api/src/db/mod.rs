@@ -80,8 +80,8 @@ impl DbManager {
                         "the SQLite path is not valid UTF-8".into(),
                     ))
                 })?;
-                let mut conn =
-                    diesel::SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                let mut conn = diesel::SqliteConnection::establish(path)
+                    .map_err(r2d2::Error::ConnectionError)?;
                 // busy_timeout first: the other pragmas may need a lock another connection holds.
                 // synchronous=FULL makes every commit durable before we answer, WAL included.
                 conn.batch_execute(
@@ -107,7 +107,8 @@ impl ManageConnection for DbManager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
@@ -193,7 +194,9 @@ where
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::{DurationRound, TimeDelta};
     let now = chrono::Utc::now();
-    now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now).naive_utc()
+    now.duration_trunc(TimeDelta::microseconds(1))
+        .unwrap_or(now)
+        .naive_utc()
 }
 
 /// A new time-ordered UUID (v7) as the string we store.

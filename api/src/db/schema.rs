@@ -65,4 +65,10 @@ diesel::joinable!(users -> communes (commune_id));
 diesel::joinable!(user_villages -> users (user_id));
 diesel::joinable!(user_villages -> villages (village_id));
 
-diesel::allow_tables_to_appear_in_same_query!(communes, villages, users, user_villages, audit_events);
+diesel::allow_tables_to_appear_in_same_query!(
+    communes,
+    villages,
+    users,
+    user_villages,
+    audit_events
+);

@@ -37,7 +37,10 @@ pub struct NewUser<'a> {
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewUser<'_>) -> QueryResult<()> {
-    diesel::insert_into(users::table).values(new).execute(conn).map(|_| ())
+    diesel::insert_into(users::table)
+        .values(new)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn find_by_username(conn: &mut DbConnection, username: &str) -> QueryResult<Option<User>> {
@@ -49,7 +52,11 @@ pub fn find_by_username(conn: &mut DbConnection, username: &str) -> QueryResult<
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
-    users::table.find(id).select(User::as_select()).first(conn).optional()
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn village_ids(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<String>> {

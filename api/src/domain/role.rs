@@ -22,8 +22,14 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] =
-        [Role::Admin, Role::City, Role::Chairman, Role::Department, Role::VillageLeader, Role::Volunteer];
+    pub const ALL: [Role; 6] = [
+        Role::Admin,
+        Role::City,
+        Role::Chairman,
+        Role::Department,
+        Role::VillageLeader,
+        Role::Volunteer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -37,9 +43,12 @@ impl Role {
     }
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        Role::ALL.into_iter().find(|r| r.as_str() == raw).ok_or_else(|| {
-            FieldError::new("role", "unknown_role", format!("`{raw}` is not a role"))
-        })
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == raw)
+            .ok_or_else(|| {
+                FieldError::new("role", "unknown_role", format!("`{raw}` is not a role"))
+            })
     }
 }
 
@@ -87,9 +96,16 @@ impl Department {
     }
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        Department::ALL.into_iter().find(|d| d.as_str() == raw).ok_or_else(|| {
-            FieldError::new("department", "unknown_department", format!("`{raw}` is not a department"))
-        })
+        Department::ALL
+            .into_iter()
+            .find(|d| d.as_str() == raw)
+            .ok_or_else(|| {
+                FieldError::new(
+                    "department",
+                    "unknown_department",
+                    format!("`{raw}` is not a department"),
+                )
+            })
     }
 }
 
@@ -107,6 +123,9 @@ mod tests {
             assert_eq!(Department::parse(d.as_str()).expect("known"), d);
             assert_eq!(serde_json::to_value(d).expect("json"), d.as_str());
         }
-        assert_eq!(Role::parse("root").expect_err("unknown").code, "unknown_role");
+        assert_eq!(
+            Role::parse("root").expect_err("unknown").code,
+            "unknown_role"
+        );
     }
 }

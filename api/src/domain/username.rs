@@ -15,7 +15,10 @@ impl Username {
         if value.chars().count() > 64 {
             return Err(err("too_long", "a username has at most 64 characters"));
         }
-        if !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+        if !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
             return Err(err(
                 "invalid_characters",
                 "a username uses only letters a–z without diacritics, digits, '.', '_' and '-'",
@@ -41,14 +44,26 @@ mod tests {
 
     #[test]
     fn usernames_are_case_insensitive() {
-        assert_eq!(Username::parse(" Lan.NT ").expect("valid").as_str(), "lan.nt");
+        assert_eq!(
+            Username::parse(" Lan.NT ").expect("valid").as_str(),
+            "lan.nt"
+        );
     }
 
     #[test]
     fn diacritics_spaces_and_short_names_are_refused() {
-        assert_eq!(Username::parse("đức").expect_err("diacritic").code, "invalid_characters");
-        assert_eq!(Username::parse("van duc").expect_err("space").code, "invalid_characters");
+        assert_eq!(
+            Username::parse("đức").expect_err("diacritic").code,
+            "invalid_characters"
+        );
+        assert_eq!(
+            Username::parse("van duc").expect_err("space").code,
+            "invalid_characters"
+        );
         assert_eq!(Username::parse("ab").expect_err("short").code, "too_short");
-        assert_eq!(Username::parse(&"a".repeat(65)).expect_err("long").code, "too_long");
+        assert_eq!(
+            Username::parse(&"a".repeat(65)).expect_err("long").code,
+            "too_long"
+        );
     }
 }

@@ -98,7 +98,10 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let LoginRequest { username, password: candidate } = body.into_inner();
+    let LoginRequest {
+        username,
+        password: candidate,
+    } = body.into_inner();
     if username.len() > 256 || candidate.len() > 1024 {
         return Err(invalid_credentials());
     }
@@ -106,11 +109,18 @@ pub async fn login(
     let addr = client_addr(&req);
 
     let lookup = username.clone();
-    let user = db::run(&state.pool, move |conn| Ok(db::users::find_by_username(conn, &lookup)?)).await?;
+    let user = db::run(&state.pool, move |conn| {
+        Ok(db::users::find_by_username(conn, &lookup)?)
+    })
+    .await?;
 
     // Unknown users are checked against a dummy hash so the answer takes as long as a wrong password.
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let _permit = state.hash_permits.acquire().await.map_err(ApiError::internal)?;
+    let _permit = state
+        .hash_permits
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
     let verified = web::block(move || {
         let hash = stored.as_deref().unwrap_or_else(|| password::dummy_hash());
         password::verify(&candidate, hash) && stored.is_some()
@@ -171,7 +181,10 @@ pub async fn login(
     .await?;
     let profile = MeResponse {
         role: Role::parse(&user.role).map_err(|e| ApiError::internal(anyhow::anyhow!("{e:?}")))?,
-        department: user.department.as_deref().and_then(|d| Department::parse(d).ok()),
+        department: user
+            .department
+            .as_deref()
+            .and_then(|d| Department::parse(d).ok()),
         id: user.id,
         username: user.username,
         display_name: user.display_name,
@@ -179,12 +192,14 @@ pub async fn login(
         village_ids: villages,
         must_change_password: user.must_change_password,
     };
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(LoginResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: state.jwt.ttl_secs,
-        user: profile,
-    }))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(LoginResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: state.jwt.ttl_secs,
+            user: profile,
+        }))
 }
 
 /// The signed-in user and their scope.

@@ -1,0 +1,309 @@
+//! `spawn_app()` starts the real server on port 0 against a fresh database: a temporary SQLite file,
+//! or a fresh PostgreSQL database created from `TEST_DATABASE_URL`. Every API test runs on both
+//! through [`both_backends!`].
+
+use diesel::connection::SimpleConnection;
+use secrecy::ExposeSecret;
+use tungnha::config::{DatabaseUrl, Settings};
+use tungnha::db::{self, DbConnection, DbManager};
+use tungnha::startup::Application;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates `mod <test> { fn sqlite(); fn postgres(); }` for each `async fn <test>(app: TestApp)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await;
+                    super::$name(app).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(app) = $crate::helpers::spawn_postgres_app().await {
+                        super::$name(app).await
+                    }
+                }
+            }
+        )+
+    };
+}
+
+/// The PostgreSQL server to create test databases on, if any. With `TUNGNHA_REQUIRE_POSTGRES=1` (CI)
+/// a missing URL fails the test instead of skipping it.
+pub fn postgres_base_url() -> Option<String> {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("TUNGNHA_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "TUNGNHA_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set"
+            );
+            None
+        }
+    }
+}
+
+pub async fn spawn_postgres_app() -> Option<TestApp> {
+    postgres_base_url()?;
+    Some(spawn_app(Backend::Postgres).await)
+}
+
+/// A fresh, empty database; dropped (PostgreSQL) or deleted (SQLite) with the guard.
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
+    pub dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => {
+                let url = DatabaseUrl::Sqlite(dir.path().join("test.db"));
+                TestDatabase { url, dir, pg: None }
+            }
+            Backend::Postgres => {
+                let base = postgres_base_url().expect("TEST_DATABASE_URL");
+                let name = format!("tungnha_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin =
+                    DbManager::new(DatabaseUrl::parse(&base).expect("TEST_DATABASE_URL"))
+                        .establish()
+                        .unwrap_or_else(|e| {
+                            panic!("cannot reach PostgreSQL at TEST_DATABASE_URL: {e}")
+                        });
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create database");
+                let url = DatabaseUrl::parse(&with_database(&base, &name)).expect("url");
+                TestDatabase {
+                    url,
+                    dir,
+                    pg: Some((base, name)),
+                }
+            }
+        }
+    }
+
+    pub fn connect(&self) -> DbConnection {
+        DbManager::new(self.url.clone())
+            .establish()
+            .expect("connect to the test database")
+    }
+
+    /// The URL as an operator would set it in TUNGNHA_DATABASE_URL.
+    pub fn url_string(&self) -> String {
+        match &self.url {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(s) => s.expose_secret().to_owned(),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((base, name)) = self.pg.take() {
+            // The server may still hold pooled connections; FORCE ends them (PostgreSQL ≥ 13).
+            let _ = std::thread::spawn(move || {
+                if let Ok(mut admin) =
+                    DbManager::new(DatabaseUrl::parse(&base).expect("url")).establish()
+                {
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// Replaces the database name in a postgres:// URL.
+fn with_database(base: &str, name: &str) -> String {
+    let (before_query, query) = match base.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (base, None),
+    };
+    let scheme_end = before_query.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = before_query[scheme_end..].find('/').map(|i| i + scheme_end);
+    let host_part = match path_start {
+        Some(i) => &before_query[..i],
+        None => before_query,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{name}?{q}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: TestDatabase,
+    pub settings: Settings,
+}
+
+pub const TEST_INDEX_HTML: &str =
+    "<!doctype html><html lang=\"vi\"><head><title>Từng Nhà</title></head><body>shell</body></html>";
+
+pub fn test_settings(db: &TestDatabase) -> Settings {
+    let pwa_dir = db.dir.path().join("pwa");
+    std::fs::create_dir_all(pwa_dir.join("assets")).expect("pwa dir");
+    std::fs::write(pwa_dir.join("index.html"), TEST_INDEX_HTML).expect("index");
+    std::fs::write(
+        pwa_dir.join("assets/app-3f9a1c.js"),
+        "console.log('từng nhà')",
+    )
+    .expect("asset");
+    std::fs::write(
+        pwa_dir.join("sw.js"),
+        "self.addEventListener('fetch', () => {})",
+    )
+    .expect("sw");
+    let mut settings = Settings::from_source(|_| Ok(None)).expect("defaults");
+    settings.database_url = db.url.clone();
+    settings.bind = "127.0.0.1:0".parse().expect("addr");
+    settings.data_dir = db.dir.path().join("data");
+    settings.pwa_dir = pwa_dir;
+    settings.workers = 2;
+    settings.db_pool_size = 4;
+    settings
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let db = TestDatabase::new(backend);
+    let settings = test_settings(&db);
+    let app = Application::build(settings.clone())
+        .await
+        .expect("the server builds");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        db,
+        settings,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_authed(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub fn conn(&self) -> DbConnection {
+        self.db.connect()
+    }
+
+    /// Creates a user directly in the database and returns its id.
+    pub fn create_user(&self, username: &str, password: &str, role: &str) -> String {
+        let hash = tungnha::auth::password::hash(
+            &tungnha::domain::Password::parse(password, "password").expect("valid password"),
+        )
+        .expect("hash");
+        let id = db::new_id();
+        let now = db::now();
+        db::users::insert(
+            &mut self.conn(),
+            &db::users::NewUser {
+                id: &id,
+                username,
+                password_hash: &hash,
+                display_name: "Người dùng thử",
+                role,
+                department: None,
+                commune_id: None,
+                active: true,
+                must_change_password: false,
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .expect("insert user");
+        id
+    }
+
+    /// Logs in and returns the whole JSON answer.
+    pub async fn login(&self, username: &str, password: &str) -> serde_json::Value {
+        let res = self
+            .post_json(
+                "/api/v1/auth/login",
+                &serde_json::json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "login of {username} failed");
+        res.json().await.expect("json")
+    }
+}
+
+/// Reads a problem+json answer, checking its media type, status member and code.
+pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(res.status().as_u16(), status, "unexpected status");
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/problem+json"),
+        "content type was {content_type}"
+    );
+    let body: serde_json::Value = res.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+    body
+}
+
+#[test]
+fn database_names_are_replaced_in_postgres_urls() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+        "postgres://u:p@h/x?sslmode=disable"
+    );
+    assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+}

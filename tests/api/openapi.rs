@@ -1,0 +1,48 @@
+use crate::both_backends;
+use crate::helpers::TestApp;
+
+both_backends!(
+    the_live_spec_matches_the_committed_file,
+    swagger_ui_is_served_at_docs
+);
+
+async fn the_live_spec_matches_the_committed_file(app: TestApp) {
+    let live: serde_json::Value = app.get("/openapi.json").await.json().await.expect("json");
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("openapi/openapi.json")
+            .expect("openapi/openapi.json is committed"),
+    )
+    .expect("the committed spec is JSON");
+    assert!(
+        live == committed,
+        "openapi/openapi.json is stale: run `make openapi` and commit the result"
+    );
+    assert_eq!(live["openapi"], "3.1.0");
+    // Every operation documents its problem responses with the shared schema.
+    assert!(live["components"]["schemas"]["Problem"].is_object());
+    assert!(live["paths"]["/api/v1/auth/login"]["post"]["responses"]["401"].is_object());
+    assert!(live["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+async fn swagger_ui_is_served_at_docs(app: TestApp) {
+    let res = app.get("/docs").await;
+    assert!(res.status().is_redirection());
+    assert_eq!(res.headers().get("location").expect("location"), "/docs/");
+    let res = app.get("/docs/").await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.expect("html");
+    assert!(html.contains("swagger-ui"), "{html}");
+}
+
+#[test]
+fn the_cli_prints_the_same_spec_as_the_library() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tungnha"))
+        .arg("openapi")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).expect("utf8"),
+        tungnha::openapi::spec_json()
+    );
+}
