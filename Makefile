@@ -1,0 +1,56 @@
+# Từng Nhà — the two commands a new machine needs:
+#   make run    installs what is missing, builds the web app and the server, serves on 127.0.0.1:8080
+#   make test   checks formatting and lints, runs the Rust tests (SQLite, and PostgreSQL when
+#               TEST_DATABASE_URL is set), the web app's unit tests and the offline test in Chromium
+SHELL := /bin/bash
+CARGO ?= cargo
+NPM ?= npm
+
+.PHONY: run test deps pwa pwa-deps rust-checks rust-test pwa-test e2e openapi chromium clean
+
+run: deps pwa
+	$(CARGO) build --release --locked
+	./target/release/tungnha serve
+
+test: deps pwa-deps chromium rust-checks rust-test pwa-test e2e
+
+# System packages the build needs (pq-sys builds libpq with TLS: pkg-config and OpenSSL headers).
+deps:
+	@bash scripts/ensure-deps.sh
+
+pwa-deps: pwa/node_modules/.installed
+
+pwa/node_modules/.installed: pwa/package.json pwa/package-lock.json
+	cd pwa && $(NPM) ci --no-audit --no-fund
+	touch $@
+
+pwa: pwa-deps
+	cd pwa && $(NPM) run build
+
+chromium:
+	@bash scripts/ensure-chromium.sh
+
+rust-checks:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+rust-test:
+	@if [ -n "$$TEST_DATABASE_URL" ]; then echo "Rust tests: SQLite and PostgreSQL ($$TEST_DATABASE_URL)"; \
+	else echo "Rust tests: SQLite only (set TEST_DATABASE_URL=postgres://… to add PostgreSQL)"; fi
+	$(CARGO) test --locked
+
+pwa-test: pwa-deps
+	cd pwa && $(NPM) run check && $(NPM) test && $(NPM) run build
+
+# The offline test starts the debug server built by `cargo test` against a throw-away SQLite file.
+e2e: pwa
+	$(CARGO) build --locked
+	cd pwa && TUNGNHA_BIN=../target/debug/tungnha $(NPM) run e2e
+
+# Regenerates the committed OpenAPI contract from the code.
+openapi:
+	$(CARGO) run --quiet --locked -- openapi > openapi/openapi.json
+
+clean:
+	$(CARGO) clean
+	rm -rf pwa/dist pwa/node_modules
