@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import en from './en.json';
+import vi from './vi.json';
+
+type Tree = { [key: string]: string | Tree };
+
+function flatten(tree: Tree, prefix = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [key, value] of Object.entries(tree)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (typeof value === 'string') out.set(path, value);
+    else for (const [k, v] of flatten(value, path)) out.set(k, v);
+  }
+  return out;
+}
+
+const viStrings = flatten(vi);
+const enStrings = flatten(en);
+
+// Letters that exist only in Vietnamese orthography (precomposed, as the JSON files must be).
+const VIETNAMESE_MARKS = /[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]/i;
+
+describe('translations', () => {
+  it('have the same keys in Vietnamese and English', () => {
+    expect([...enStrings.keys()].sort()).toEqual([...viStrings.keys()].sort());
+  });
+
+  it('have no empty or whitespace-only strings', () => {
+    for (const [lang, strings] of [['vi', viStrings], ['en', enStrings]] as const) {
+      for (const [key, value] of strings) {
+        expect(value.trim(), `${lang}:${key}`).not.toBe('');
+      }
+    }
+  });
+
+  it('keep the interpolation placeholders of each string', () => {
+    const placeholders = (s: string) => (s.match(/\{\{[^}]+\}\}/g) ?? []).sort();
+    for (const [key, value] of viStrings) {
+      expect(placeholders(enStrings.get(key) ?? ''), key).toEqual(placeholders(value));
+    }
+  });
+
+  it('write Vietnamese with its diacritics', () => {
+    expect(vi.app.name).toBe('Từng Nhà');
+    expect(vi.app.subtitle).toBe('Tổ Công nghệ số cộng đồng');
+    expect(vi.status.online).toBe('Trực tuyến');
+    expect(vi.status.offline).toBe('Ngoại tuyến');
+    expect(vi.pwa.updateAvailable).toBe('Có phiên bản mới');
+    expect(vi.pwa.update).toBe('Cập nhật');
+    // Every Vietnamese sentence of more than two words has at least one diacritic; a string without
+    // any is almost certainly English left behind or text typed without a Vietnamese keyboard.
+    for (const [key, value] of viStrings) {
+      if (key === 'language.en') continue; // the name of English, written in English on purpose
+      if (value.split(/\s+/).length > 2) expect(value, key).toMatch(VIETNAMESE_MARKS);
+    }
+  });
+
+  it('store Vietnamese text in NFC, so search and comparison behave', () => {
+    for (const [key, value] of viStrings) expect(value, key).toBe(value.normalize('NFC'));
+  });
+
+  it('keep the brand name untranslated in English', () => {
+    expect(en.app.name).toBe('Từng Nhà');
+  });
+});

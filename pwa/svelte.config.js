@@ -1,0 +1,3 @@
+// Svelte 5 strips TypeScript types itself, so no preprocessor is needed.
+/** @type {import('@sveltejs/vite-plugin-svelte').SvelteConfig} */
+export default {};
