@@ -87,6 +87,10 @@ pub struct Settings {
     pub shutdown_timeout_secs: u64,
     /// 0 means one worker per core.
     pub workers: usize,
+    /// Days a refresh token stays valid without being used (a volunteer offline for weeks).
+    pub refresh_idle_days: u32,
+    /// Token-signing secret shared by every instance; generated into `data_dir` when unset.
+    pub jwt_secret: Option<SecretString>,
 }
 
 /// A setting that could not be read, naming the key and its environment variable.
@@ -172,6 +176,19 @@ impl Settings {
             3600,
         )?;
         let workers = number("workers", value("workers", "0")?, 0, 1024)?;
+        let refresh_idle_days = number(
+            "refresh_idle_days",
+            value("refresh_idle_days", "30")?,
+            1,
+            365,
+        )?;
+        let jwt_secret = match get("jwt_secret").map_err(|e| invalid("jwt_secret", e))? {
+            Some(s) if s.trim().len() < 32 => {
+                return Err(invalid("jwt_secret", "use at least 32 random characters"))
+            }
+            Some(s) => Some(SecretString::from(s.trim().to_owned())),
+            None => None,
+        };
         Ok(Settings {
             database_url,
             bind,
@@ -181,6 +198,8 @@ impl Settings {
             db_pool_size,
             shutdown_timeout_secs,
             workers,
+            refresh_idle_days,
+            jwt_secret,
         })
     }
 }
@@ -232,6 +251,19 @@ mod tests {
             .expect_err("nan")
             .to_string();
         assert!(err.contains("not a whole number"), "{err}");
+    }
+
+    #[test]
+    fn a_short_jwt_secret_is_refused_and_never_printed() {
+        let err = settings(&[("jwt_secret", "tooshort")])
+            .expect_err("short")
+            .to_string();
+        assert!(
+            err.contains("TUNGNHA_JWT_SECRET") && !err.contains("tooshort"),
+            "{err}"
+        );
+        let s = settings(&[("jwt_secret", "0123456789abcdef0123456789abcdef")]).expect("valid");
+        assert!(!format!("{s:?}").contains("0123456789abcdef"));
     }
 
     #[test]

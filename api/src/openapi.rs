@@ -19,6 +19,8 @@ use utoipa_actix_web::AppExt;
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "auth", description = "Login, token refresh, logout and the current user"),
+        (name = "users", description = "Accounts, roles and scope"),
+        (name = "admin", description = "Administration: the audit log"),
     )
 )]
 pub struct ApiDoc;

@@ -23,6 +23,8 @@ pub struct AppState {
     pub jwt: JwtKeys,
     /// Bounds concurrent argon2 hashes (19 MiB each) so a login burst cannot exhaust memory.
     pub hash_permits: Semaphore,
+    /// HMAC key deriving each refresh token's successor (see `auth::session`).
+    pub rotation_key: [u8; 32],
     pub settings: Settings,
 }
 
@@ -48,8 +50,15 @@ impl Application {
         })
         .await??;
 
-        let secret = jwt::load_or_create_secret(None, &settings.data_dir)?;
+        let secret = jwt::load_or_create_secret(settings.jwt_secret.as_ref(), &settings.data_dir)?;
         let jwt = JwtKeys::from_secret(jwt::secret_bytes(&secret), ACCESS_TOKEN_TTL_SECS);
+        let rotation_key: [u8; 32] = {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            h.update(b"tungnha refresh-token rotation key\0");
+            h.update(jwt::secret_bytes(&secret));
+            h.finalize().into()
+        };
 
         let listener = TcpListener::bind(settings.bind).map_err(|e| {
             anyhow::anyhow!("cannot listen on {} (TUNGNHA_BIND): {e}", settings.bind)
@@ -78,6 +87,7 @@ impl Application {
             pool,
             jwt,
             hash_permits,
+            rotation_key,
             settings,
         });
         let spec = crate::openapi::spec();

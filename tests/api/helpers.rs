@@ -307,3 +307,179 @@ fn database_names_are_replaced_in_postgres_urls() {
     );
     assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
 }
+
+pub const PASSWORD: &str = "mật khẩu thử nghiệm";
+
+/// One signed-in account of the fixture.
+pub struct Account {
+    pub id: String,
+    pub username: String,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+/// Two communes: Mao Điền (villages v1, v2) and a second one (village v3), with one account per role
+/// in Mao Điền, and a chairman and a village leader in the second.
+pub struct Fixture {
+    pub commune: String,
+    pub other_commune: String,
+    pub v1: String,
+    pub v2: String,
+    pub v3: String,
+    pub admin: Account,
+    pub chairman: Account,
+    pub culture_social: Account,
+    pub police: Account,
+    pub leader: Account,
+    pub volunteer: Account,
+    pub volunteer_v2: Account,
+    pub other_chairman: Account,
+    pub other_leader: Account,
+}
+
+impl TestApp {
+    /// Inserts a user with a commune, department and villages directly.
+    pub fn insert_user(
+        &self,
+        username: &str,
+        role: &str,
+        department: Option<&str>,
+        commune: Option<&str>,
+        villages: &[&str],
+    ) -> String {
+        let id = self.create_user_in(username, PASSWORD, role, department, commune);
+        let ids: Vec<String> = villages.iter().map(|v| v.to_string()).collect();
+        db::users::set_villages(&mut self.conn(), &id, &ids).expect("villages");
+        id
+    }
+
+    fn create_user_in(
+        &self,
+        username: &str,
+        password: &str,
+        role: &str,
+        department: Option<&str>,
+        commune: Option<&str>,
+    ) -> String {
+        let id = self.create_user(username, password, role);
+        use diesel::prelude::*;
+        use tungnha::db::schema::users::dsl as u;
+        diesel::update(u::users.find(&id))
+            .set((u::department.eq(department), u::commune_id.eq(commune)))
+            .execute(&mut self.conn())
+            .expect("update user");
+        id
+    }
+
+    pub async fn account(&self, id: String, username: &str) -> Account {
+        let login = self.login(username, PASSWORD).await;
+        Account {
+            id,
+            username: username.to_owned(),
+            token: login["access_token"].as_str().expect("token").to_owned(),
+            refresh_token: login["refresh_token"].as_str().expect("refresh").to_owned(),
+        }
+    }
+
+    pub async fn fixture(&self) -> Fixture {
+        let now = db::now();
+        let mut conn = self.conn();
+        let (commune, other_commune) = (db::new_id(), db::new_id());
+        for (id, code, name) in [
+            (&commune, "31-11473", "Mao Điền"),
+            (&other_commune, "31-99999", "Xã Thử Nghiệm"),
+        ] {
+            db::geo::insert_commune(
+                &mut conn,
+                &db::geo::NewCommune {
+                    id,
+                    code,
+                    name,
+                    province: "Hải Phòng",
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
+            .expect("commune");
+        }
+        let (v1, v2, v3) = (db::new_id(), db::new_id(), db::new_id());
+        for (id, c, code, name) in [
+            (&v1, &commune, "T01", "Thôn Phú Lộc"),
+            (&v2, &commune, "T02", "Thôn Mao Điền"),
+            (&v3, &other_commune, "T01", "Thôn Khác"),
+        ] {
+            db::geo::insert_village(
+                &mut conn,
+                &db::geo::NewVillage {
+                    id,
+                    commune_id: c,
+                    code,
+                    name,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
+            .expect("village");
+        }
+        let c = Some(commune.as_str());
+        let ids = [
+            self.insert_user("admin", "admin", None, None, &[]),
+            self.insert_user("chu.tich", "chairman", None, c, &[]),
+            self.insert_user("vhxh", "department", Some("culture_social"), c, &[]),
+            self.insert_user("cong.an", "department", Some("police"), c, &[]),
+            self.insert_user("truong.thon", "village_leader", None, c, &[&v1]),
+            self.insert_user("tinh.nguyen", "volunteer", None, c, &[&v1]),
+            self.insert_user("tinh.nguyen2", "volunteer", None, c, &[&v2]),
+            self.insert_user("chu.tich.khac", "chairman", None, Some(&other_commune), &[]),
+            self.insert_user(
+                "truong.thon.khac",
+                "village_leader",
+                None,
+                Some(&other_commune),
+                &[&v3],
+            ),
+        ];
+        let [a, ch, cs, po, le, vo, vo2, och, ole] = ids;
+        Fixture {
+            admin: self.account(a, "admin").await,
+            chairman: self.account(ch, "chu.tich").await,
+            culture_social: self.account(cs, "vhxh").await,
+            police: self.account(po, "cong.an").await,
+            leader: self.account(le, "truong.thon").await,
+            volunteer: self.account(vo, "tinh.nguyen").await,
+            volunteer_v2: self.account(vo2, "tinh.nguyen2").await,
+            other_chairman: self.account(och, "chu.tich.khac").await,
+            other_leader: self.account(ole, "truong.thon.khac").await,
+            commune,
+            other_commune,
+            v1,
+            v2,
+            v3,
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// The server's signing secret, to forge tokens in tests.
+    pub fn jwt_secret(&self) -> String {
+        std::fs::read_to_string(self.settings.data_dir.join("jwt-secret"))
+            .expect("secret")
+            .trim()
+            .to_owned()
+    }
+}

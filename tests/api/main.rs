@@ -2,10 +2,12 @@
 
 mod helpers;
 
+mod accounts;
 mod auth;
 mod cli;
 mod errors;
 mod health;
 mod migrations;
 mod openapi;
+mod sessions;
 mod static_files;

@@ -7,6 +7,9 @@
 
 pub mod jwt;
 pub mod password;
+pub mod policy;
+pub mod session;
+pub mod throttle;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -73,6 +76,73 @@ fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(token.trim().to_owned())
 }
 
+/// Loads the account behind a token: refused when it no longer exists, is deactivated, or its session
+/// was ended (logout, reuse detection, deactivation, password reset).
+pub async fn load_auth_user(
+    state: &AppState,
+    user_id: String,
+    session_id: Option<String>,
+) -> Result<AuthUser, ApiError> {
+    let sid = session_id.clone();
+    let loaded = db::run(&state.pool, move |conn| {
+        let Some(user) = db::users::find(conn, &user_id)? else {
+            return Ok(None);
+        };
+        let session_live = match &sid {
+            Some(sid) => db::sessions::find_session(conn, sid)?
+                .is_some_and(|s| s.revoked_at.is_none() && s.user_id == user.id),
+            None => true,
+        };
+        let villages = db::users::village_ids(conn, &user.id)?;
+        Ok(Some((user, villages, session_live)))
+    })
+    .await?;
+    let Some((user, village_ids, session_live)) = loaded else {
+        return Err(ApiError::Unauthorized {
+            code: "invalid_token",
+            detail: "The account of this token no longer exists.".into(),
+        });
+    };
+    if !user.active {
+        return Err(ApiError::Unauthorized {
+            code: "account_disabled",
+            detail: "This account has been deactivated.".into(),
+        });
+    }
+    if !session_live {
+        return Err(ApiError::Unauthorized {
+            code: "session_revoked",
+            detail: "This session has ended; sign in again.".into(),
+        });
+    }
+    Ok(AuthUser {
+        role: Role::parse(&user.role).map_err(|e| ApiError::internal(anyhow::anyhow!("{e:?}")))?,
+        department: user
+            .department
+            .as_deref()
+            .and_then(|d| Department::parse(d).ok()),
+        id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+        commune_id: user.commune_id,
+        village_ids,
+        must_change_password: user.must_change_password,
+        session_id,
+    })
+}
+
+/// While a password change is forced, only these requests are allowed.
+fn allowed_before_password_change(
+    req_path: &str,
+    method: &actix_web::http::Method,
+    user_id: &str,
+) -> bool {
+    req_path == "/api/v1/me"
+        || req_path == "/api/v1/auth/logout"
+        || (method == actix_web::http::Method::POST
+            && req_path == format!("/api/v1/users/{user_id}/password"))
+}
+
 impl FromRequest for AuthUser {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
@@ -80,45 +150,22 @@ impl FromRequest for AuthUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req);
+        let path = req.path().to_owned();
+        let method = req.method().clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
             let claims = state.jwt.verify(&token?)?;
-            let user_id = claims.sub.clone();
-            let loaded = db::run(&state.pool, move |conn| {
-                let Some(user) = db::users::find(conn, &user_id)? else {
-                    return Ok(None);
-                };
-                let villages = db::users::village_ids(conn, &user.id)?;
-                Ok(Some((user, villages)))
-            })
-            .await?;
-            let Some((user, village_ids)) = loaded else {
-                return Err(ApiError::Unauthorized {
-                    code: "invalid_token",
-                    detail: "The account of this token no longer exists.".into(),
-                });
-            };
-            if !user.active {
-                return Err(ApiError::Unauthorized {
-                    code: "account_disabled",
-                    detail: "This account has been deactivated.".into(),
+            let user = load_auth_user(&state, claims.sub, claims.sid).await?;
+            if user.must_change_password
+                && !allowed_before_password_change(&path, &method, &user.id)
+            {
+                return Err(ApiError::Forbidden {
+                    code: "password_change_required",
+                    detail: "Choose a new password first (POST /api/v1/users/{id}/password)."
+                        .into(),
                 });
             }
-            Ok(AuthUser {
-                role: Role::parse(&user.role)
-                    .map_err(|e| ApiError::internal(anyhow::anyhow!("{e:?}")))?,
-                department: user
-                    .department
-                    .as_deref()
-                    .and_then(|d| Department::parse(d).ok()),
-                id: user.id,
-                username: user.username,
-                display_name: user.display_name,
-                commune_id: user.commune_id,
-                village_ids,
-                must_change_password: user.must_change_password,
-                session_id: claims.sid,
-            })
+            Ok(user)
         })
     }
 }

@@ -10,7 +10,10 @@
 //!   closure on the blocking pool, never on an async worker.
 
 pub mod audit;
+pub mod geo;
 pub mod schema;
+pub mod sessions;
+pub mod throttle;
 pub mod users;
 
 use std::time::Duration;
@@ -173,6 +176,40 @@ pub fn migrations_are_current(conn: &mut DbConnection) -> anyhow::Result<bool> {
         .has_pending_migration(migrations)
         .map_err(|e| anyhow::anyhow!("cannot read migration state: {e}"))?;
     Ok(!pending)
+}
+
+/// Runs `f` in a transaction that holds the write lock from its first statement. On SQLite a deferred
+/// transaction that reads and then writes can fail to upgrade its lock under concurrency ("database is
+/// locked", which the busy timeout does not cover); `BEGIN IMMEDIATE` waits for the lock instead.
+/// Nested `transaction` calls inside `f` become savepoints as usual.
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            let committed = per_backend!(conn, |c| AnsiTransactionManager::commit_transaction(c));
+            match committed {
+                Ok(()) => Ok(value),
+                Err(e) => {
+                    let _ = per_backend!(conn, |c| AnsiTransactionManager::rollback_transaction(c));
+                    Err(e.into())
+                }
+            }
+        }
+        Err(e) => {
+            per_backend!(conn, |c| AnsiTransactionManager::rollback_transaction(c))?;
+            Err(e)
+        }
+    }
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool.

@@ -82,3 +82,113 @@ pub fn set_password(
         ))
         .execute(conn)
 }
+
+/// Which accounts a caller may list.
+#[derive(Clone, Debug)]
+pub enum UserScope {
+    All,
+    Commune(String),
+    /// Accounts attached to any of these villages.
+    Villages(Vec<String>),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct UserFilter {
+    pub role: Option<String>,
+    pub active: Option<bool>,
+    pub village_id: Option<String>,
+}
+
+/// One page of accounts ordered by username, starting after `after`.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &UserScope,
+    filter: &UserFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<User>> {
+    let mut q = users::table.select(User::as_select()).into_boxed();
+    match scope {
+        UserScope::All => {}
+        UserScope::Commune(c) => q = q.filter(users::commune_id.eq(c.clone())),
+        UserScope::Villages(v) => {
+            q = q.filter(
+                users::id.eq_any(
+                    user_villages::table
+                        .filter(user_villages::village_id.eq_any(v.clone()))
+                        .select(user_villages::user_id),
+                ),
+            )
+        }
+    }
+    if let Some(role) = &filter.role {
+        q = q.filter(users::role.eq(role.clone()));
+    }
+    if let Some(active) = filter.active {
+        q = q.filter(users::active.eq(active));
+    }
+    if let Some(v) = &filter.village_id {
+        q = q.filter(
+            users::id.eq_any(
+                user_villages::table
+                    .filter(user_villages::village_id.eq(v.clone()))
+                    .select(user_villages::user_id),
+            ),
+        );
+    }
+    if let Some(after) = after {
+        q = q.filter(users::username.gt(after.to_owned()));
+    }
+    q.order(users::username).limit(limit).load(conn)
+}
+
+/// Village ids of many users at once, as `(user_id, village_id)` pairs.
+pub fn village_ids_of(
+    conn: &mut DbConnection,
+    user_ids: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    user_villages::table
+        .filter(user_villages::user_id.eq_any(user_ids))
+        .select((user_villages::user_id, user_villages::village_id))
+        .order((user_villages::user_id, user_villages::village_id))
+        .load(conn)
+}
+
+pub fn set_villages(
+    conn: &mut DbConnection,
+    user_id: &str,
+    village_ids: &[String],
+) -> QueryResult<()> {
+    diesel::delete(user_villages::table.filter(user_villages::user_id.eq(user_id)))
+        .execute(conn)?;
+    for v in village_ids {
+        diesel::insert_into(user_villages::table)
+            .values((
+                user_villages::user_id.eq(user_id),
+                user_villages::village_id.eq(v),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChangeset {
+    pub display_name: Option<String>,
+    pub role: Option<String>,
+    pub department: Option<Option<String>>,
+    pub commune_id: Option<Option<String>>,
+    pub active: Option<bool>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    user_id: &str,
+    changes: &UserChangeset,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(user_id))
+        .set(changes)
+        .execute(conn)
+}

@@ -1,8 +1,10 @@
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{password, AuthUser};
+use crate::auth::session::{self, Refreshed};
+use crate::auth::{password, throttle, AuthUser};
 use crate::db::{self, audit::NewAuditEvent};
 use crate::domain::{Department, Role};
 use crate::error::{ApiError, Problem};
@@ -19,8 +21,22 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The refresh token from the last login or refresh.
+    pub refresh_token: String,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    /// The session's refresh token; needed when the access token has already expired.
+    pub refresh_token: Option<String>,
+}
+
 #[derive(Serialize, ToSchema)]
-pub struct LoginResponse {
+pub struct TokenResponse {
     /// Short-lived JWT for `Authorization: Bearer`.
     pub access_token: String,
     /// Always `Bearer`.
@@ -29,6 +45,8 @@ pub struct LoginResponse {
     /// Seconds until `access_token` expires.
     #[schema(example = 900)]
     pub expires_in: i64,
+    /// Opaque token for `POST /api/v1/auth/refresh`; rotated on every use. Keep only the newest.
+    pub refresh_token: String,
     /// The signed-in user.
     pub user: MeResponse,
 }
@@ -69,8 +87,10 @@ impl From<AuthUser> for MeResponse {
     }
 }
 
-fn client_addr(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+pub fn client_addr(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn invalid_credentials() -> ApiError {
@@ -80,16 +100,41 @@ fn invalid_credentials() -> ApiError {
     }
 }
 
-/// Signs in with a username and password.
+fn idle(state: &AppState) -> TimeDelta {
+    TimeDelta::days(i64::from(state.settings.refresh_idle_days))
+}
+
+/// Loads the profile and issues an access token for an open session.
+async fn token_response(
+    state: &AppState,
+    user_id: String,
+    session_id: &str,
+    refresh_token: String,
+) -> Result<HttpResponse, ApiError> {
+    let access_token = state.jwt.issue(&user_id, Some(session_id))?;
+    let user = crate::auth::load_auth_user(state, user_id, Some(session_id.to_owned())).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: state.jwt.ttl_secs,
+            refresh_token,
+            user: user.into(),
+        }))
+}
+
+/// Signs in with a username and password and opens a session.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in", body = LoginResponse),
+        (status = 200, description = "Signed in", body = TokenResponse),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong username or password, or account disabled", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed sign-ins; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/login")]
@@ -108,98 +153,230 @@ pub async fn login(
     let username = username.trim().to_lowercase();
     let addr = client_addr(&req);
 
-    let lookup = username.clone();
+    let (lookup, at) = (username.clone(), addr.clone());
     let user = db::run(&state.pool, move |conn| {
+        throttle::check(conn, &lookup, &at, db::now())?;
         Ok(db::users::find_by_username(conn, &lookup)?)
     })
     .await?;
 
     // Unknown users are checked against a dummy hash so the answer takes as long as a wrong password.
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let _permit = state
-        .hash_permits
-        .acquire()
-        .await
-        .map_err(ApiError::internal)?;
-    let verified = web::block(move || {
-        let hash = stored.as_deref().unwrap_or_else(|| password::dummy_hash());
-        password::verify(&candidate, hash) && stored.is_some()
-    })
-    .await?;
-    drop(_permit);
+    let verified = {
+        let _permit = state
+            .hash_permits
+            .acquire()
+            .await
+            .map_err(ApiError::internal)?;
+        web::block(move || {
+            let hash = stored.as_deref().unwrap_or_else(|| password::dummy_hash());
+            let ok = password::verify(&candidate, hash) && stored.is_some();
+            // Re-hash with today's parameters while the plain password is at hand.
+            let rehash = (ok && password::needs_rehash(hash))
+                .then(|| crate::domain::Password::parse(&candidate, "password").ok())
+                .flatten()
+                .and_then(|p| password::hash(&p).ok());
+            (ok, rehash)
+        })
+        .await?
+    };
 
+    let (ok, rehash) = verified;
     let user = match user {
-        Some(u) if verified && u.active => u,
+        Some(u) if ok && u.active => u,
         other => {
-            let (actor, reason) = match &other {
-                Some(u) if !u.active => (Some(u.id.clone()), "account_disabled"),
-                Some(u) => (Some(u.id.clone()), "wrong_password"),
-                None => (None, "unknown_user"),
+            let reason = match &other {
+                Some(u) if !u.active => "account_disabled",
+                Some(_) => "wrong_password",
+                None => "unknown_user",
             };
-            let label = username.clone();
+            let actor = other.map(|u| u.id);
             db::run(&state.pool, move |conn| {
-                db::audit::record(
-                    conn,
-                    &NewAuditEvent {
-                        occurred_at: db::now(),
-                        actor_user_id: actor.as_deref(),
-                        actor_label: &label,
-                        action: "login_failed",
-                        object_type: Some("user"),
-                        object_id: actor.as_deref(),
-                        commune_id: None,
-                        client_addr: addr.as_deref(),
-                        details: serde_json::json!({ "reason": reason }).to_string(),
-                    },
-                )?;
-                Ok(())
+                db::write_tx(conn, |conn| {
+                    throttle::record_failure(conn, &username, &addr, db::now())?;
+                    db::audit::record(
+                        conn,
+                        &NewAuditEvent {
+                            object_type: Some("user"),
+                            object_id: actor.as_deref(),
+                            client_addr: Some(&addr),
+                            details: serde_json::json!({ "reason": reason }).to_string(),
+                            ..NewAuditEvent::new("login_failed", actor.as_deref(), &username)
+                        },
+                    )?;
+                    Ok::<_, ApiError>(())
+                })
             })
             .await?;
             return Err(invalid_credentials());
         }
     };
 
-    let access_token = state.jwt.issue(&user.id, None)?;
+    let idle = idle(&state);
     let uid = user.id.clone();
-    let (villages, user) = db::run(&state.pool, move |conn| {
-        db::audit::record(
-            conn,
-            &NewAuditEvent {
-                occurred_at: db::now(),
-                actor_user_id: Some(&uid),
-                actor_label: &user.username,
-                action: "login",
-                object_type: Some("user"),
-                object_id: Some(&uid),
-                commune_id: user.commune_id.as_deref(),
-                client_addr: addr.as_deref(),
-                details: "{}".into(),
-            },
-        )?;
-        Ok((db::users::village_ids(conn, &uid)?, user))
+    let opened = db::run(&state.pool, move |conn| {
+        db::write_tx(conn, |conn| {
+            throttle_clear(conn, &user.username)?;
+            if let Some(hash) = &rehash {
+                db::users::set_password(
+                    conn,
+                    &user.id,
+                    hash,
+                    user.must_change_password,
+                    db::now(),
+                )?;
+            }
+            let opened = session::open(conn, &user.id, Some(&addr), idle)?;
+            db::audit::record(
+                conn,
+                &NewAuditEvent {
+                    object_type: Some("session"),
+                    object_id: Some(&opened.session_id),
+                    commune_id: user.commune_id.as_deref(),
+                    client_addr: Some(&addr),
+                    ..NewAuditEvent::new("login", Some(&user.id), &user.username)
+                },
+            )?;
+            Ok::<_, ApiError>(opened)
+        })
     })
     .await?;
-    let profile = MeResponse {
-        role: Role::parse(&user.role).map_err(|e| ApiError::internal(anyhow::anyhow!("{e:?}")))?,
-        department: user
-            .department
-            .as_deref()
-            .and_then(|d| Department::parse(d).ok()),
-        id: user.id,
-        username: user.username,
-        display_name: user.display_name,
-        commune_id: user.commune_id,
-        village_ids: villages,
-        must_change_password: user.must_change_password,
+    token_response(&state, uid, &opened.session_id, opened.refresh_token).await
+}
+
+fn throttle_clear(conn: &mut db::DbConnection, username: &str) -> Result<(), ApiError> {
+    db::throttle::clear_for_username(conn, username)?;
+    Ok(())
+}
+
+/// Exchanges a refresh token for a new access token and a new refresh token.
+///
+/// The old refresh token stops working, except that the same request repeated within 60 seconds (a
+/// reply lost on a bad connection) gets the same new refresh token again. A rotated token used later
+/// ends the whole session.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New tokens", body = TokenResponse),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid, expired, reused or revoked refresh token, or account disabled", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let token = body.into_inner().refresh_token;
+    if token.len() > 256 {
+        return Err(ApiError::Unauthorized {
+            code: "invalid_refresh_token",
+            detail: "The refresh token is not valid.".into(),
+        });
+    }
+    let idle = idle(&state);
+    let addr = client_addr(&req);
+    let key = state.rotation_key;
+    let mut attempt = 0;
+    let outcome = loop {
+        let token = token.clone();
+        let result = db::run(&state.pool, move |conn| {
+            db::write_tx(conn, |conn| {
+                session::refresh(conn, &key, &token, idle, db::now())
+            })
+        })
+        .await;
+        match result {
+            // A concurrent refresh of the same token won the race; the retry takes the grace path.
+            Err(ApiError::Conflict { .. }) if attempt < 2 => attempt += 1,
+            other => break other?,
+        }
     };
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(LoginResponse {
-            access_token,
-            token_type: "Bearer",
-            expires_in: state.jwt.ttl_secs,
-            user: profile,
-        }))
+    match outcome {
+        Refreshed::Rotated {
+            user_id,
+            session_id,
+            refresh_token,
+        } => token_response(&state, user_id, &session_id, refresh_token).await,
+        Refreshed::ReuseDetected {
+            user_id,
+            session_id,
+        } => {
+            db::run(&state.pool, move |conn| {
+                db::audit::record(
+                    conn,
+                    &NewAuditEvent {
+                        object_type: Some("session"),
+                        object_id: Some(&session_id),
+                        client_addr: Some(&addr),
+                        ..NewAuditEvent::new("refresh_token_reuse", Some(&user_id), "system")
+                    },
+                )?;
+                Ok(())
+            })
+            .await?;
+            Err(ApiError::Unauthorized {
+                code: "refresh_token_reused",
+                detail: "This refresh token was already used; the session has been ended. Sign in again.".into(),
+            })
+        }
+    }
+}
+
+/// Ends the session: by the refresh token in the body, or else the session of the access token.
+#[utoipa::path(
+    tag = "auth",
+    request_body(content = LogoutRequest, description = "Optional; `{}` or no body ends the access token's session"),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 204, description = "Session ended (also when it had already ended)"),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Neither a valid access token nor a refresh token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/logout")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Option<AuthUser>,
+    body: Option<web::Json<LogoutRequest>>,
+) -> Result<HttpResponse, ApiError> {
+    let refresh_token = body.and_then(|b| b.into_inner().refresh_token);
+    let session_from_token = user.as_ref().and_then(|u| u.session_id.clone());
+    if refresh_token.is_none() && session_from_token.is_none() {
+        return Err(ApiError::Unauthorized {
+            code: "missing_token",
+            detail: "Send the access token or the refresh token of the session to end.".into(),
+        });
+    }
+    let addr = client_addr(&req);
+    db::run(&state.pool, move |conn| {
+        let session_id = match refresh_token {
+            Some(t) => db::sessions::find_token_by_hash(conn, &session::hash_token(&t))?
+                .map(|t| t.session_id),
+            None => session_from_token,
+        };
+        if let Some(id) = session_id {
+            if let Some(s) = db::sessions::find_session(conn, &id)? {
+                if db::sessions::revoke_session(conn, &id, "logout", db::now())? > 0 {
+                    db::audit::record(
+                        conn,
+                        &NewAuditEvent {
+                            object_type: Some("session"),
+                            object_id: Some(&id),
+                            client_addr: Some(&addr),
+                            ..NewAuditEvent::new("logout", Some(&s.user_id), "user")
+                        },
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The signed-in user and their scope.
@@ -213,9 +390,14 @@ pub async fn login(
 )]
 #[get("/me")]
 pub async fn me(user: AuthUser) -> HttpResponse {
-    HttpResponse::Ok().json(MeResponse::from(user))
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(MeResponse::from(user))
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(login).service(me);
+    cfg.service(login)
+        .service(refresh)
+        .service(logout)
+        .service(me);
 }

@@ -1,0 +1,705 @@
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{assert_problem, Account, Fixture, TestApp, PASSWORD};
+
+both_backends!(
+    every_role_gets_the_right_answer_from_every_endpoint,
+    objects_of_another_scope_are_never_shown,
+    a_village_leader_creates_volunteers_only_in_own_villages,
+    the_culture_social_office_manages_accounts_of_its_commune,
+    invalid_accounts_are_refused_field_by_field_and_nothing_is_written,
+    a_stale_if_match_is_refused_and_changes_nothing,
+    a_reset_password_must_be_changed_before_anything_else,
+    changing_ones_own_password_needs_the_current_one_and_ends_other_sessions,
+    the_audit_log_records_account_changes_for_admins_only,
+    users_are_listed_in_pages_within_scope,
+);
+
+fn new_volunteer(f: &Fixture, username: &str, village: &str) -> Value {
+    json!({
+        "username": username, "password": "mật khẩu ban đầu", "display_name": "Trần Văn Bình",
+        "role": "volunteer", "commune_id": f.commune, "village_ids": [village],
+    })
+}
+
+async fn body(res: reqwest::Response) -> Value {
+    res.json().await.expect("json")
+}
+
+/// Every role against every endpoint that exists: the status each must get.
+async fn every_role_gets_the_right_answer_from_every_endpoint(app: TestApp) {
+    let f = app.fixture().await;
+    let roles: [(&str, &Account); 7] = [
+        ("admin", &f.admin),
+        ("chairman", &f.chairman),
+        ("culture_social", &f.culture_social),
+        ("police", &f.police),
+        ("village_leader", &f.leader),
+        ("volunteer", &f.volunteer),
+        ("other_chairman", &f.other_chairman),
+    ];
+    for (name, who) in roles {
+        let me = app.get_authed("/api/v1/me", &who.token).await;
+        assert_eq!(me.status(), 200, "{name} GET /me");
+        assert_eq!(body(me).await["id"], who.id.as_str());
+
+        let list = app
+            .get_authed("/api/v1/users", &who.token)
+            .await
+            .status()
+            .as_u16();
+        let expected = match name {
+            "admin" | "chairman" | "culture_social" | "village_leader" | "other_chairman" => 200,
+            _ => 403,
+        };
+        assert_eq!(list, expected, "{name} GET /users");
+
+        let audit = app
+            .get_authed("/api/v1/audit-events", &who.token)
+            .await
+            .status()
+            .as_u16();
+        assert_eq!(
+            audit,
+            if name == "admin" { 200 } else { 403 },
+            "{name} GET /audit-events"
+        );
+
+        let volunteer_in_v1 = app
+            .get_authed(&format!("/api/v1/users/{}", f.volunteer.id), &who.token)
+            .await;
+        let expected = match name {
+            "admin" | "chairman" | "culture_social" | "village_leader" | "volunteer" => 200,
+            _ => 404,
+        };
+        assert_eq!(
+            volunteer_in_v1.status().as_u16(),
+            expected,
+            "{name} GET volunteer"
+        );
+
+        let create = app
+            .send(
+                Method::POST,
+                "/api/v1/users",
+                Some(&who.token),
+                Some(&new_volunteer(&f, &format!("new.{name}"), &f.v1)),
+            )
+            .await
+            .status()
+            .as_u16();
+        let expected = match name {
+            "admin" | "chairman" | "culture_social" | "village_leader" => 201,
+            _ => 403,
+        };
+        assert_eq!(create, expected, "{name} POST /users");
+    }
+    // Without a token, every protected endpoint answers 401 problem+json.
+    for (method, path) in [
+        (Method::GET, "/api/v1/me".to_owned()),
+        (Method::GET, "/api/v1/users".to_owned()),
+        (Method::POST, "/api/v1/users".to_owned()),
+        (Method::GET, format!("/api/v1/users/{}", f.volunteer.id)),
+        (Method::PATCH, format!("/api/v1/users/{}", f.volunteer.id)),
+        (
+            Method::POST,
+            format!("/api/v1/users/{}/password", f.volunteer.id),
+        ),
+        (Method::GET, "/api/v1/audit-events".to_owned()),
+    ] {
+        let res = app
+            .send(method.clone(), &path, None, Some(&json!({})))
+            .await;
+        assert_problem(res, 401, "missing_token").await;
+    }
+}
+
+/// For every endpoint that takes an object id, users of another village or commune get 404 or 403
+/// and never the object's data. The table must name every such path of the spec.
+async fn objects_of_another_scope_are_never_shown(app: TestApp) {
+    let f = app.fixture().await;
+    let spec: Value = app.get("/openapi.json").await.json().await.expect("spec");
+    let with_ids: Vec<String> = spec["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .filter(|p| p.contains('{'))
+        .cloned()
+        .collect();
+    let target = &f.volunteer; // a volunteer of village v1 in Mao Điền
+    let cases: Vec<(&str, Method, Value)> = vec![
+        ("/api/v1/users/{id}", Method::GET, json!(null)),
+        (
+            "/api/v1/users/{id}",
+            Method::PATCH,
+            json!({ "display_name": "Bị đổi tên" }),
+        ),
+        (
+            "/api/v1/users/{id}/password",
+            Method::POST,
+            json!({ "new_password": "mật khẩu bị đổi" }),
+        ),
+    ];
+    for path in &with_ids {
+        assert!(
+            cases.iter().any(|(p, _, _)| p == path),
+            "no scope case for {path}: add one"
+        );
+    }
+    let outsiders = [
+        ("volunteer of another village", &f.volunteer_v2),
+        ("chairman of another commune", &f.other_chairman),
+        ("village leader of another commune", &f.other_leader),
+        ("police (not an account manager)", &f.police),
+    ];
+    for (path, method, payload) in &cases {
+        let url = path.replace("{id}", &target.id);
+        for (who, account) in outsiders {
+            let res = app
+                .send(
+                    method.clone(),
+                    &url,
+                    Some(&account.token),
+                    payload.is_object().then_some(payload),
+                )
+                .await;
+            let status = res.status().as_u16();
+            let text = res.text().await.expect("text");
+            assert!(
+                status == 404 || status == 403,
+                "{who} {method} {path}: {status}"
+            );
+            assert!(
+                !text.contains(&target.username),
+                "{who} {method} {path} leaked: {text}"
+            );
+        }
+    }
+    // Nothing changed.
+    let res = body(
+        app.get_authed(&format!("/api/v1/users/{}", target.id), &f.admin.token)
+            .await,
+    )
+    .await;
+    assert_eq!(res["display_name"], "Người dùng thử");
+    app.login(&target.username, PASSWORD).await;
+}
+
+async fn a_village_leader_creates_volunteers_only_in_own_villages(app: TestApp) {
+    let f = app.fixture().await;
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&f.leader.token),
+            Some(&new_volunteer(&f, "binh.tv", &f.v1)),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let location = res
+        .headers()
+        .get("location")
+        .expect("location")
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(res.headers().get("etag").is_some());
+    let created = body(res).await;
+    assert_eq!(
+        location,
+        format!("/api/v1/users/{}", created["id"].as_str().expect("id"))
+    );
+    assert_eq!(created["role"], "volunteer");
+    assert_eq!(created["village_ids"], json!([f.v1]));
+    assert_eq!(created["must_change_password"], true);
+
+    let other = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&f.leader.token),
+            Some(&new_volunteer(&f, "an.tv", &f.v2)),
+        )
+        .await;
+    assert_problem(other, 403, "village_out_of_scope").await;
+    let mut leader = new_volunteer(&f, "ha.tv", &f.v1);
+    leader["role"] = json!("village_leader");
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&f.leader.token),
+            Some(&leader),
+        )
+        .await;
+    assert_problem(res, 403, "role_not_assignable").await;
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&f.volunteer.token),
+            Some(&new_volunteer(&f, "x.tv", &f.v1)),
+        )
+        .await;
+    assert_problem(res, 403, "role_not_allowed").await;
+}
+
+async fn the_culture_social_office_manages_accounts_of_its_commune(app: TestApp) {
+    let f = app.fixture().await;
+    let health = json!({
+        "username": "tram.y.te", "password": "mật khẩu ban đầu", "display_name": "Trạm Y tế xã",
+        "role": "department", "department": "health",
+    });
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&f.culture_social.token),
+            Some(&health),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let created = body(res).await;
+    assert_eq!(
+        created["commune_id"],
+        f.commune.as_str(),
+        "defaults to the creator's commune"
+    );
+    assert_eq!(created["department"], "health");
+
+    let mut admin = health.clone();
+    admin["username"] = json!("sneaky");
+    admin["role"] = json!("admin");
+    admin.as_object_mut().expect("obj").remove("department");
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&f.culture_social.token),
+            Some(&admin),
+        )
+        .await;
+    assert_problem(res, 403, "role_not_assignable").await;
+
+    let mut elsewhere = new_volunteer(&f, "elsewhere", &f.v3);
+    elsewhere["commune_id"] = json!(f.other_commune);
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&f.culture_social.token),
+            Some(&elsewhere),
+        )
+        .await;
+    assert_problem(res, 403, "commune_out_of_scope").await;
+
+    // Moving a volunteer to another village of the commune is a role change in the audit log.
+    let path = format!("/api/v1/users/{}", f.volunteer.id);
+    let res = app
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&f.culture_social.token),
+            Some(&json!({ "village_ids": [f.v2] })),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(body(res).await["village_ids"], json!([f.v2]));
+    // Nobody changes their own access.
+    let own = format!("/api/v1/users/{}", f.culture_social.id);
+    let res = app
+        .send(
+            Method::PATCH,
+            &own,
+            Some(&f.culture_social.token),
+            Some(&json!({ "role": "chairman" })),
+        )
+        .await;
+    assert_problem(res, 403, "cannot_change_own_access").await;
+}
+
+async fn invalid_accounts_are_refused_field_by_field_and_nothing_is_written(app: TestApp) {
+    let f = app.fixture().await;
+    let bad = json!({
+        "username": "Đức", "password": "short", "display_name": " ",
+        "role": "volunteer", "commune_id": f.commune, "village_ids": [f.v1, "no-such-village", f.v3],
+    });
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&f.admin.token),
+            Some(&bad),
+        )
+        .await;
+    let problem = assert_problem(res, 400, "validation_failed").await;
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().expect("f"))
+        .collect();
+    for expected in ["username", "password", "display_name"] {
+        assert!(fields.contains(&expected), "{fields:?}");
+    }
+
+    let mut shape = new_volunteer(&f, "binh.tv", "no-such-village");
+    shape["department"] = json!("police");
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&f.admin.token),
+            Some(&shape),
+        )
+        .await;
+    let problem = assert_problem(res, 400, "validation_failed").await;
+    let codes: Vec<&str> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["code"].as_str().expect("c"))
+        .collect();
+    assert!(
+        codes.contains(&"unknown_village") && codes.contains(&"not_allowed"),
+        "{codes:?}"
+    );
+
+    let dept = json!({"username": "phong.kt", "password": "mật khẩu ban đầu", "display_name": "Phòng Kinh tế",
+                      "role": "department", "commune_id": f.commune});
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&f.admin.token),
+            Some(&dept),
+        )
+        .await;
+    assert_problem(res, 400, "validation_failed").await;
+
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&f.admin.token),
+            Some(&new_volunteer(&f, "Tinh.Nguyen", &f.v1)),
+        )
+        .await;
+    assert_problem(res, 409, "username_taken").await;
+
+    let list = body(
+        app.get_authed("/api/v1/users?limit=200", &f.admin.token)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        list["items"].as_array().expect("items").len(),
+        9,
+        "nothing was created"
+    );
+}
+
+async fn a_stale_if_match_is_refused_and_changes_nothing(app: TestApp) {
+    let f = app.fixture().await;
+    let path = format!("/api/v1/users/{}", f.volunteer.id);
+    let res = app.get_authed(&path, &f.leader.token).await;
+    let etag = res
+        .headers()
+        .get("etag")
+        .expect("etag")
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    // Someone else renames the volunteer first.
+    let res = app
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&f.chairman.token)
+        .header("if-match", &etag)
+        .json(&json!({ "display_name": "Nguyễn Văn Đức" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    assert_ne!(
+        res.headers()
+            .get("etag")
+            .expect("etag")
+            .to_str()
+            .expect("ascii"),
+        etag
+    );
+    let res = app
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&f.leader.token)
+        .header("if-match", &etag)
+        .json(&json!({ "display_name": "Tên cũ" }))
+        .send()
+        .await
+        .expect("request");
+    assert_problem(res, 412, "edit_conflict").await;
+    let now = body(app.get_authed(&path, &f.leader.token).await).await;
+    assert_eq!(now["display_name"], "Nguyễn Văn Đức");
+}
+
+async fn a_reset_password_must_be_changed_before_anything_else(app: TestApp) {
+    let f = app.fixture().await;
+    let path = format!("/api/v1/users/{}/password", f.leader.id);
+    let res = app
+        .send(
+            Method::POST,
+            &path,
+            Some(&f.chairman.token),
+            Some(&json!({ "new_password": "mật khẩu tạm thời" })),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    // The reset ended the leader's sessions.
+    assert_problem(
+        app.get_authed("/api/v1/me", &f.leader.token).await,
+        401,
+        "session_revoked",
+    )
+    .await;
+    let login = app.login("truong.thon", "mật khẩu tạm thời").await;
+    assert_eq!(login["user"]["must_change_password"], true);
+    let token = login["access_token"].as_str().expect("at");
+    assert_eq!(app.get_authed("/api/v1/me", token).await.status(), 200);
+    assert_problem(
+        app.get_authed("/api/v1/users", token).await,
+        403,
+        "password_change_required",
+    )
+    .await;
+    let res = app
+        .send(Method::POST, &path, Some(token), Some(&json!({ "current_password": "mật khẩu tạm thời", "new_password": "mật khẩu mới của tôi" })))
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(app.get_authed("/api/v1/users", token).await.status(), 200);
+}
+
+async fn changing_ones_own_password_needs_the_current_one_and_ends_other_sessions(app: TestApp) {
+    let f = app.fixture().await;
+    let other_device = app.login("tinh.nguyen", PASSWORD).await;
+    let path = format!("/api/v1/users/{}/password", f.volunteer.id);
+    let res = app
+        .send(
+            Method::POST,
+            &path,
+            Some(&f.volunteer.token),
+            Some(&json!({ "current_password": "sai rồi", "new_password": "mật khẩu mới" })),
+        )
+        .await;
+    assert_problem(res, 403, "wrong_current_password").await;
+    let res = app
+        .send(
+            Method::POST,
+            &path,
+            Some(&f.volunteer.token),
+            Some(&json!({ "current_password": PASSWORD, "new_password": "x" })),
+        )
+        .await;
+    assert_problem(res, 400, "validation_failed").await;
+    let res = app
+        .send(
+            Method::POST,
+            &path,
+            Some(&f.volunteer.token),
+            Some(&json!({ "current_password": PASSWORD, "new_password": "mật khẩu mới" })),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        app.get_authed("/api/v1/me", &f.volunteer.token)
+            .await
+            .status(),
+        200,
+        "this session goes on"
+    );
+    let other = other_device["access_token"].as_str().expect("at");
+    assert_problem(
+        app.get_authed("/api/v1/me", other).await,
+        401,
+        "session_revoked",
+    )
+    .await;
+    app.login("tinh.nguyen", "mật khẩu mới").await;
+}
+
+async fn the_audit_log_records_account_changes_for_admins_only(app: TestApp) {
+    let f = app.fixture().await;
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&f.leader.token),
+            Some(&new_volunteer(&f, "binh.tv", &f.v1)),
+        )
+        .await;
+    let created = body(res).await;
+    let id = created["id"].as_str().expect("id");
+    let res = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            Some(&f.admin.token),
+            Some(&json!({ "role": "village_leader" })),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let _ = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"username": "admin", "password": "wrong password"}),
+        )
+        .await;
+
+    let events = body(
+        app.get_authed(
+            &format!("/api/v1/audit-events?object_id={id}"),
+            &f.admin.token,
+        )
+        .await,
+    )
+    .await;
+    let actions: Vec<&str> = events["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["action"].as_str().expect("a"))
+        .collect();
+    assert_eq!(actions, ["role_changed", "user_created"], "newest first");
+    let changed = &events["items"][0];
+    assert_eq!(changed["actor_label"], "admin");
+    assert_eq!(changed["details"]["before"]["role"], "volunteer");
+    assert_eq!(changed["details"]["after"]["role"], "village_leader");
+    assert!(changed["occurred_at"]
+        .as_str()
+        .expect("time")
+        .ends_with('Z'));
+
+    let failed = body(
+        app.get_authed("/api/v1/audit-events?action=login_failed", &f.admin.token)
+            .await,
+    )
+    .await;
+    assert_eq!(failed["items"][0]["details"]["reason"], "wrong_password");
+
+    // Paging: one at a time walks every login event exactly once.
+    let mut seen = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("/api/v1/audit-events?action=login&limit=1&cursor={c}"),
+            None => "/api/v1/audit-events?action=login&limit=1".to_owned(),
+        };
+        let page = body(app.get_authed(&url, &f.admin.token).await).await;
+        for e in page["items"].as_array().expect("items") {
+            seen.push(e["id"].as_i64().expect("id"));
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 9, "one login per fixture account");
+    let mut sorted = seen.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    sorted.dedup();
+    assert_eq!(seen, sorted);
+
+    assert_problem(
+        app.get_authed("/api/v1/audit-events?limit=0", &f.admin.token)
+            .await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    assert_problem(
+        app.get_authed("/api/v1/audit-events?cursor=%%%", &f.admin.token)
+            .await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    assert_problem(
+        app.get_authed("/api/v1/audit-events", &f.chairman.token)
+            .await,
+        403,
+        "role_not_allowed",
+    )
+    .await;
+}
+
+async fn users_are_listed_in_pages_within_scope(app: TestApp) {
+    let f = app.fixture().await;
+    let names = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|u| u["username"].as_str().expect("u").to_owned())
+            .collect()
+    };
+    let leader = body(app.get_authed("/api/v1/users", &f.leader.token).await).await;
+    assert_eq!(
+        names(&leader),
+        ["truong.thon", "tinh.nguyen"]
+            .map(String::from)
+            .iter()
+            .rev()
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    let other = body(
+        app.get_authed("/api/v1/users", &f.other_chairman.token)
+            .await,
+    )
+    .await;
+    assert_eq!(names(&other), ["chu.tich.khac", "truong.thon.khac"]);
+    let chairman = body(
+        app.get_authed("/api/v1/users?role=volunteer", &f.chairman.token)
+            .await,
+    )
+    .await;
+    assert_eq!(names(&chairman), ["tinh.nguyen", "tinh.nguyen2"]);
+    let first = body(
+        app.get_authed("/api/v1/users?limit=4", &f.admin.token)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        names(&first),
+        ["admin", "chu.tich", "chu.tich.khac", "cong.an"]
+    );
+    let cursor = first["next_cursor"].as_str().expect("more");
+    let second = body(
+        app.get_authed(
+            &format!("/api/v1/users?limit=4&cursor={cursor}"),
+            &f.admin.token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        names(&second),
+        [
+            "tinh.nguyen",
+            "tinh.nguyen2",
+            "truong.thon",
+            "truong.thon.khac"
+        ]
+    );
+    let by_village = body(
+        app.get_authed(
+            &format!("/api/v1/users?village_id={}", f.v2),
+            &f.admin.token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(names(&by_village), ["tinh.nguyen2"]);
+}
