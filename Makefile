@@ -6,10 +6,11 @@ SHELL := /bin/bash
 CARGO ?= cargo
 NPM ?= npm
 
-.PHONY: run test deps pwa pwa-deps rust-checks rust-test pwa-test e2e openapi chromium clean
+.PHONY: run test deps pwa pwa-deps rust-checks rust-test pwa-test e2e openapi chromium clean bench
 
 run: deps pwa
 	$(CARGO) build --release --locked
+	./target/release/tungnha seed-demo --if-empty
 	./target/release/tungnha serve
 
 test: deps pwa-deps chromium rust-checks rust-test pwa-test e2e
@@ -54,3 +55,8 @@ openapi:
 clean:
 	$(CARGO) clean
 	rm -rf pwa/dist pwa/node_modules
+
+# Benchmarks (release build): rewrites BENCHMARKS.md. Add PostgreSQL runs with
+#   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres make bench
+bench: deps
+	$(CARGO) bench --locked --bench bench

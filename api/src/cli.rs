@@ -135,3 +135,41 @@ pub fn backup(settings: &Settings, target: &Path) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// `tungnha seed-demo`: the demo commune with its accounts; prints the accounts and their password.
+pub fn seed_demo(settings: &Settings, households: usize, if_empty: bool) -> anyhow::Result<()> {
+    let mut conn = open(settings)?;
+    db::run_migrations(&mut conn)?;
+    if if_empty && !db::geo::list_communes(&mut conn, None, None, 1)?.is_empty() {
+        let demo = db::geo::list_communes(&mut conn, None, None, 10_000)?
+            .into_iter()
+            .any(|c| c.code == crate::seed::DEMO_COMMUNE_CODE);
+        if !demo {
+            println!("The database already holds communes; no demo data added.");
+            return Ok(());
+        }
+    }
+    let report = crate::seed::seed_demo(&mut conn, households)?;
+    if report.created {
+        println!(
+            "Seeded the demo commune Mao Điền: {} households, {} residents (fictional).",
+            report.households, report.residents
+        );
+    } else {
+        println!("The demo commune Mao Điền is already there; nothing added.");
+    }
+    println!(
+        "\nDemo accounts (password for all: {}):",
+        crate::seed::DEMO_PASSWORD
+    );
+    println!("  {:<20} {:<16} department", "username", "role");
+    for (username, role, department) in report.accounts {
+        println!(
+            "  {:<20} {:<16} {}",
+            username,
+            role,
+            department.unwrap_or_default()
+        );
+    }
+    Ok(())
+}

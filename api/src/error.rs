@@ -86,6 +86,9 @@ pub enum ApiError {
     Conflict { code: &'static str, detail: String },
     #[error("{detail}")]
     PreconditionFailed { code: &'static str, detail: String },
+    /// 428: an update must say which version it changes (`If-Match`).
+    #[error("{detail}")]
+    PreconditionRequired { detail: String },
     #[error("{detail}")]
     PayloadTooLarge { detail: String },
     #[error("{detail}")]
@@ -142,6 +145,7 @@ impl ApiError {
             | ApiError::PreconditionFailed { code, .. }
             | ApiError::Unprocessable { code, .. }
             | ApiError::Unavailable { code, .. } => code,
+            ApiError::PreconditionRequired { .. } => "precondition_required",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ApiError::TooManyRequests { .. } => "too_many_requests",
@@ -186,6 +190,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionRequired { .. } => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,

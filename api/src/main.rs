@@ -33,6 +33,15 @@ enum Command {
         #[arg(long, default_value = "Quản trị hệ thống")]
         display_name: String,
     },
+    /// Add the demo commune Mao Điền with fictional households and one account per role.
+    SeedDemo {
+        /// How many households to generate.
+        #[arg(long, default_value_t = 2000)]
+        households: usize,
+        /// Only when the database holds no commune yet (what `make run` uses).
+        #[arg(long)]
+        if_empty: bool,
+    },
     /// Print the OpenAPI specification as JSON.
     Openapi,
     /// Copy a live SQLite database to PATH.
@@ -60,6 +69,10 @@ fn main() -> ExitCode {
             username,
             display_name,
         } => tungnha::cli::create_admin(&settings, &username, &display_name),
+        Command::SeedDemo {
+            households,
+            if_empty,
+        } => tungnha::cli::seed_demo(&settings, households, if_empty),
         Command::Backup { path } => tungnha::cli::backup(&settings, &path),
         Command::Openapi => unreachable!("handled above"),
     };

@@ -120,6 +120,7 @@ async fn every_role_gets_the_right_answer_from_every_endpoint(app: TestApp) {
 /// and never the object's data. The table must name every such path of the spec.
 async fn objects_of_another_scope_are_never_shown(app: TestApp) {
     let f = app.fixture().await;
+    let reg = app.registry_fixture(&f).await;
     let spec: Value = app.get("/openapi.json").await.json().await.expect("spec");
     let with_ids: Vec<String> = spec["paths"]
         .as_object()
@@ -128,39 +129,188 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
         .filter(|p| p.contains('{'))
         .cloned()
         .collect();
-    let target = &f.volunteer; // a volunteer of village v1 in Mao Điền
-    let cases: Vec<(&str, Method, Value)> = vec![
-        ("/api/v1/users/{id}", Method::GET, json!(null)),
+    // (path template, method, body, the concrete path, a secret that must never appear)
+    let user = format!("/api/v1/users/{}", f.volunteer.id);
+    let hh = format!("/api/v1/households/{}", reg.household);
+    let cases: Vec<(&str, Method, Value, String, &str)> = vec![
+        (
+            "/api/v1/users/{id}",
+            Method::GET,
+            json!(null),
+            user.clone(),
+            "tinh.nguyen",
+        ),
         (
             "/api/v1/users/{id}",
             Method::PATCH,
             json!({ "display_name": "Bị đổi tên" }),
+            user.clone(),
+            "tinh.nguyen",
         ),
         (
             "/api/v1/users/{id}/password",
             Method::POST,
             json!({ "new_password": "mật khẩu bị đổi" }),
+            format!("{user}/password"),
+            "tinh.nguyen",
+        ),
+        (
+            "/api/v1/households/{id}",
+            Method::GET,
+            json!(null),
+            hh.clone(),
+            "Đức",
+        ),
+        (
+            "/api/v1/households/{id}",
+            Method::PATCH,
+            json!({ "head_name": "Bị đổi" }),
+            hh.clone(),
+            "Đức",
+        ),
+        (
+            "/api/v1/households/{id}",
+            Method::DELETE,
+            json!(null),
+            hh.clone(),
+            "Đức",
+        ),
+        (
+            "/api/v1/households/{id}/residents",
+            Method::GET,
+            json!(null),
+            format!("{hh}/residents"),
+            "Hoa",
+        ),
+        (
+            "/api/v1/households/{id}/residents",
+            Method::POST,
+            json!({ "full_name": "Người lạ" }),
+            format!("{hh}/residents"),
+            "Hoa",
+        ),
+        (
+            "/api/v1/households/{id}/adoption",
+            Method::GET,
+            json!(null),
+            format!("{hh}/adoption"),
+            &reg.resident,
+        ),
+        (
+            "/api/v1/households/{id}/adoption",
+            Method::PATCH,
+            json!({ "items": [{ "service_code": "electronic_health_record", "resident_id": reg.resident, "status": "declined" }] }),
+            format!("{hh}/adoption"),
+            &reg.resident,
+        ),
+        (
+            "/api/v1/residents/{id}",
+            Method::GET,
+            json!(null),
+            format!("/api/v1/residents/{}", reg.resident),
+            "Hoa",
+        ),
+        (
+            "/api/v1/residents/{id}",
+            Method::PATCH,
+            json!({ "full_name": "Bị đổi" }),
+            format!("/api/v1/residents/{}", reg.resident),
+            "Hoa",
+        ),
+        (
+            "/api/v1/residents/{id}",
+            Method::DELETE,
+            json!(null),
+            format!("/api/v1/residents/{}", reg.resident),
+            "Hoa",
+        ),
+        (
+            "/api/v1/teams/{id}",
+            Method::GET,
+            json!(null),
+            format!("/api/v1/teams/{}", reg.team),
+            "Phú Lộc",
+        ),
+        (
+            "/api/v1/teams/{id}",
+            Method::PATCH,
+            json!({ "name": "Bị đổi" }),
+            format!("/api/v1/teams/{}", reg.team),
+            "Phú Lộc",
+        ),
+        (
+            "/api/v1/teams/{id}/members",
+            Method::GET,
+            json!(null),
+            format!("/api/v1/teams/{}/members", reg.team),
+            "Lương",
+        ),
+        (
+            "/api/v1/teams/{id}/members",
+            Method::POST,
+            json!({ "full_name": "Người lạ", "position": "member", "origin": "volunteer", "active_from": "2026-10-01" }),
+            format!("/api/v1/teams/{}/members", reg.team),
+            "Lương",
+        ),
+        (
+            "/api/v1/teams/{id}/members/{member_id}",
+            Method::PATCH,
+            json!({ "position": "leader" }),
+            format!("/api/v1/teams/{}/members/{}", reg.team, reg.member),
+            "Lương",
+        ),
+        (
+            "/api/v1/communes/{id}",
+            Method::GET,
+            json!(null),
+            format!("/api/v1/communes/{}", f.commune),
+            "Mao Điền",
+        ),
+        (
+            "/api/v1/communes/{id}",
+            Method::PATCH,
+            json!({ "name": "Bị đổi" }),
+            format!("/api/v1/communes/{}", f.commune),
+            "Mao Điền",
+        ),
+        (
+            "/api/v1/villages/{id}",
+            Method::GET,
+            json!(null),
+            format!("/api/v1/villages/{}", f.v1),
+            "Phú Lộc",
+        ),
+        (
+            "/api/v1/villages/{id}",
+            Method::PATCH,
+            json!({ "name": "Bị đổi" }),
+            format!("/api/v1/villages/{}", f.v1),
+            "Phú Lộc",
+        ),
+        (
+            "/api/v1/services/{id}",
+            Method::PATCH,
+            json!({ "retired": true }),
+            format!("/api/v1/services/{}", reg.service),
+            "VNeID",
         ),
     ];
     for path in &with_ids {
         assert!(
-            cases.iter().any(|(p, _, _)| p == path),
+            cases.iter().any(|(p, ..)| p == path),
             "no scope case for {path}: add one"
         );
     }
     let outsiders = [
-        ("volunteer of another village", &f.volunteer_v2),
         ("chairman of another commune", &f.other_chairman),
         ("village leader of another commune", &f.other_leader),
-        ("police (not an account manager)", &f.police),
     ];
-    for (path, method, payload) in &cases {
-        let url = path.replace("{id}", &target.id);
+    for (template, method, payload, url, secret) in &cases {
         for (who, account) in outsiders {
             let res = app
                 .send(
                     method.clone(),
-                    &url,
+                    url,
                     Some(&account.token),
                     payload.is_object().then_some(payload),
                 )
@@ -169,22 +319,61 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
             let text = res.text().await.expect("text");
             assert!(
                 status == 404 || status == 403,
-                "{who} {method} {path}: {status}"
+                "{who} {method} {template}: {status} {text}"
             );
             assert!(
-                !text.contains(&target.username),
-                "{who} {method} {path} leaked: {text}"
+                !text.contains(secret),
+                "{who} {method} {template} leaked: {text}"
+            );
+        }
+    }
+    // Within the commune, a volunteer of another village and a department without a need for names
+    // see no object of village v1 (account and registry paths).
+    for (template, method, payload, url, secret) in cases.iter().filter(|c| {
+        c.0.starts_with("/api/v1/users") || c.0.contains("household") || c.0.contains("resident")
+    }) {
+        for (who, account) in [
+            ("volunteer of another village", &f.volunteer_v2),
+            ("police (no account management)", &f.police),
+        ] {
+            if account.username == "cong.an"
+                && (template.contains("household") || template.contains("resident"))
+                && *method == Method::GET
+            {
+                continue; // the police reads the commune's households; covered in registry tests
+            }
+            let res = app
+                .send(
+                    method.clone(),
+                    url,
+                    Some(&account.token),
+                    payload.is_object().then_some(payload),
+                )
+                .await;
+            let status = res.status().as_u16();
+            let text = res.text().await.expect("text");
+            assert!(
+                status == 404 || status == 403,
+                "{who} {method} {template}: {status} {text}"
+            );
+            assert!(
+                !text.contains(secret),
+                "{who} {method} {template} leaked: {text}"
             );
         }
     }
     // Nothing changed.
     let res = body(
-        app.get_authed(&format!("/api/v1/users/{}", target.id), &f.admin.token)
+        app.get_authed(&format!("/api/v1/users/{}", f.volunteer.id), &f.admin.token)
             .await,
     )
     .await;
     assert_eq!(res["display_name"], "Người dùng thử");
-    app.login(&target.username, PASSWORD).await;
+    let household = body(app.get_authed(&hh, &f.admin.token).await).await;
+    assert_eq!(household["head_name"], "Nguyễn Văn Đức");
+    assert_eq!(household["residents_count"], 2);
+    assert_eq!(household["version"], 1);
+    app.login(&f.volunteer.username, PASSWORD).await;
 }
 
 async fn a_village_leader_creates_volunteers_only_in_own_villages(app: TestApp) {

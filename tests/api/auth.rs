@@ -79,3 +79,36 @@ async fn failed_and_successful_logins_are_audited(app: TestApp) {
     assert_eq!(rows[1].0, "login");
     assert_eq!(rows[1].2.as_deref(), Some("127.0.0.1"));
 }
+
+both_backends!(a_login_rehashes_a_password_stored_with_weaker_parameters);
+
+async fn a_login_rehashes_a_password_stored_with_weaker_parameters(app: TestApp) {
+    use argon2::PasswordHasher;
+    use diesel::prelude::*;
+    use tungnha::db::schema::users::dsl as u;
+    let id = app.create_user("lan.nt", "mật khẩu của Lan", "volunteer");
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(4096, 1, 1, None).expect("params"),
+    )
+    .hash_password("mật khẩu của Lan".as_bytes())
+    .expect("hash")
+    .to_string();
+    diesel::update(u::users.find(&id))
+        .set(u::password_hash.eq(&weak))
+        .execute(&mut app.conn())
+        .expect("store weak");
+    app.login("lan.nt", "mật khẩu của Lan").await;
+    let stored: String = u::users
+        .find(&id)
+        .select(u::password_hash)
+        .first(&mut app.conn())
+        .expect("load");
+    assert!(
+        stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{stored}"
+    );
+    assert!(tungnha::auth::password::verify("mật khẩu của Lan", &stored));
+    app.login("lan.nt", "mật khẩu của Lan").await;
+}

@@ -483,3 +483,97 @@ impl TestApp {
             .to_owned()
     }
 }
+
+/// A household (head "Nguyễn Văn Đức", resident "Nguyễn Thị Hoa") and a team of village v1.
+pub struct RegistryFixture {
+    pub household: String,
+    pub resident: String,
+    pub team: String,
+    pub member: String,
+    pub service: String,
+}
+
+impl TestApp {
+    pub async fn registry_fixture(&self, f: &Fixture) -> RegistryFixture {
+        let res = self
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/households",
+                Some(&f.leader.token),
+                Some(&serde_json::json!({
+                    "village_id": f.v1, "hamlet": "Xóm Đông", "lane": "Ngõ 3", "house_number": "12",
+                    "head_name": "Nguyễn Văn Đức", "phone": "0912 345 678",
+                    "consent": { "notice_version": "2026-10" },
+                    "residents": [
+                        { "full_name": "Nguyễn Văn Đức", "birth_year": 1958, "sex": "male", "relation_to_head": "Chủ hộ" },
+                        { "full_name": "Nguyễn Thị Hoa", "birth_year": 1962, "sex": "female", "relation_to_head": "Vợ" }
+                    ]
+                })),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "create household");
+        let h: serde_json::Value = res.json().await.expect("json");
+        let resident = h["residents"]
+            .as_array()
+            .expect("residents")
+            .iter()
+            .find(|r| r["full_name"] == "Nguyễn Thị Hoa")
+            .expect("Hoa")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let res = self
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/teams",
+                Some(&f.leader.token),
+                Some(&serde_json::json!({
+                    "village_id": f.v1, "name": "Tổ CNSCĐ thôn Phú Lộc",
+                    "decision_number": "115/QĐ-UBND", "decision_date": "2026-09-25"
+                })),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "create team");
+        let team = res.json::<serde_json::Value>().await.expect("json")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let res = self
+            .send(
+                reqwest::Method::POST,
+                &format!("/api/v1/teams/{team}/members"),
+                Some(&f.leader.token),
+                Some(&serde_json::json!({
+                    "full_name": "Lương Thị Mai", "position": "member", "origin": "womens_union", "active_from": "2026-10-01"
+                })),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "add member");
+        let member = res.json::<serde_json::Value>().await.expect("json")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let services: serde_json::Value = self
+            .get_authed("/api/v1/services", &f.admin.token)
+            .await
+            .json()
+            .await
+            .expect("json");
+        let service = services["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|s| s["code"] == "vneid_level2")
+            .expect("vneid")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        RegistryFixture {
+            household: h["id"].as_str().expect("id").to_owned(),
+            resident,
+            team,
+            member,
+            service,
+        }
+    }
+}

@@ -8,6 +8,7 @@
 pub mod jwt;
 pub mod password;
 pub mod policy;
+pub mod scope;
 pub mod session;
 pub mod throttle;
 

@@ -103,3 +103,25 @@ pub fn list(
     }
     q.order(audit_events::id.desc()).limit(limit).load(conn)
 }
+
+/// Records what an authenticated caller did to an object.
+pub fn by_user(
+    conn: &mut DbConnection,
+    actor: &crate::auth::AuthUser,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    commune_id: Option<&str>,
+    details: serde_json::Value,
+) -> QueryResult<()> {
+    record(
+        conn,
+        &NewAuditEvent {
+            object_type: Some(object_type),
+            object_id: Some(object_id),
+            commune_id,
+            details: details.to_string(),
+            ..NewAuditEvent::new(action, Some(&actor.id), &actor.username)
+        },
+    )
+}

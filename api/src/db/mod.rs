@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod geo;
+pub mod registry;
 pub mod schema;
 pub mod sessions;
 pub mod throttle;

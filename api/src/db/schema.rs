@@ -65,14 +65,6 @@ diesel::joinable!(users -> communes (commune_id));
 diesel::joinable!(user_villages -> users (user_id));
 diesel::joinable!(user_villages -> villages (village_id));
 
-diesel::allow_tables_to_appear_in_same_query!(
-    communes,
-    villages,
-    users,
-    user_villages,
-    audit_events
-);
-
 diesel::table! {
     sessions (id) {
         id -> Text,
@@ -108,4 +100,146 @@ diesel::table! {
 
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
-diesel::allow_tables_to_appear_in_same_query!(sessions, refresh_tokens, users);
+
+diesel::table! {
+    teams (id) {
+        id -> Text,
+        commune_id -> Text,
+        village_id -> Nullable<Text>,
+        name -> Text,
+        decision_number -> Text,
+        decision_date -> Date,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_members (id) {
+        id -> Text,
+        team_id -> Text,
+        commune_id -> Text,
+        full_name -> Text,
+        position -> Text,
+        origin -> Text,
+        phone -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        active_from -> Date,
+        active_until -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    services (id) {
+        id -> Text,
+        code -> Text,
+        name_vi -> Text,
+        name_en -> Text,
+        department -> Text,
+        level -> Text,
+        min_age -> Nullable<Integer>,
+        sort_order -> Integer,
+        retired_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    households (id) {
+        id -> Text,
+        commune_id -> Text,
+        village_id -> Text,
+        hamlet -> Nullable<Text>,
+        lane -> Nullable<Text>,
+        house_number -> Nullable<Text>,
+        head_name -> Text,
+        phone -> Nullable<Text>,
+        search_key -> Text,
+        consent_by -> Nullable<Text>,
+        consent_at -> Nullable<Timestamp>,
+        consent_notice_version -> Nullable<Text>,
+        last_visited_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        deleted_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    residents (id) {
+        id -> Text,
+        household_id -> Text,
+        commune_id -> Text,
+        village_id -> Text,
+        full_name -> Text,
+        birth_year -> Nullable<Integer>,
+        sex -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        relation_to_head -> Nullable<Text>,
+        version -> BigInt,
+        deleted_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    adoptions (id) {
+        id -> Text,
+        commune_id -> Text,
+        village_id -> Text,
+        household_id -> Text,
+        resident_id -> Nullable<Text>,
+        subject_id -> Text,
+        service_code -> Text,
+        status -> Text,
+        status_on -> Date,
+        set_by -> Nullable<Text>,
+        source -> Text,
+        source_record_id -> Nullable<Text>,
+        note -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    changes (seq) {
+        seq -> BigInt,
+        kind -> Text,
+        object_id -> Text,
+        commune_id -> Nullable<Text>,
+        village_id -> Nullable<Text>,
+        op -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(teams -> communes (commune_id));
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(households -> villages (village_id));
+diesel::joinable!(residents -> households (household_id));
+diesel::joinable!(adoptions -> households (household_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    communes,
+    villages,
+    users,
+    user_villages,
+    audit_events,
+    sessions,
+    refresh_tokens,
+    login_failures,
+    teams,
+    team_members,
+    services,
+    households,
+    residents,
+    adoptions,
+    changes,
+);

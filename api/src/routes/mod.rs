@@ -2,13 +2,32 @@
 
 pub mod audit;
 pub mod auth;
+pub mod geo;
 pub mod health;
+pub mod households;
+pub mod imports;
 pub mod paging;
+pub mod services;
+pub mod teams;
 pub mod users;
 
 /// Mounts every `/api/v1` resource.
 pub fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     auth::configure(cfg);
     users::configure(cfg);
+    geo::configure(cfg);
+    services::configure(cfg);
+    teams::configure(cfg);
+    households::configure(cfg);
+    imports::configure(cfg);
     audit::configure(cfg);
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`) in PATCH bodies.
+pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }

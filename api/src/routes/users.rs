@@ -47,21 +47,13 @@ pub struct UpdateUser {
     /// New role.
     pub role: Option<Role>,
     /// New department (`null` to clear).
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<Department>)]
     pub department: Option<Option<Department>>,
     /// New village set.
     pub village_ids: Option<Vec<String>>,
     /// `false` deactivates the account and ends its sessions at once.
     pub active: Option<bool>,
-}
-
-fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -1,0 +1,7 @@
+DROP TABLE changes;
+DROP TABLE adoptions;
+DROP TABLE residents;
+DROP TABLE households;
+DROP TABLE services;
+DROP TABLE team_members;
+DROP TABLE teams;
