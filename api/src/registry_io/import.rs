@@ -103,6 +103,13 @@ impl Header {
         header
     }
 
+    /// Whether the row has a cell in a column the import reads.
+    fn reads(&self, row: &RawRow) -> bool {
+        row.cells
+            .iter()
+            .any(|(column, _)| self.columns.iter().any(|(c, _)| c == column))
+    }
+
     fn has(&self, field: Field) -> bool {
         self.names[field.index()].is_some()
     }
@@ -167,11 +174,17 @@ fn import_rows(
     let mut builder = Builder::new(header, current_year);
     let mut count = 0usize;
     while let Some(row) = rows.next_row()? {
+        // Rows with something only in other columns (a pre-filled "STT", a note) are blank here.
+        if !header.reads(&row) {
+            continue;
+        }
         count += 1;
         if count > MAX_ROWS {
             // Count the rest without validating it, for the message.
-            while rows.next_row()?.is_some() {
-                count += 1;
+            while let Some(row) = rows.next_row()? {
+                if header.reads(&row) {
+                    count += 1;
+                }
             }
             return Err(ImportError::TooManyRows {
                 rows: count,
@@ -301,10 +314,6 @@ impl<'h> Builder<'h> {
 
     fn add(&mut self, row: &RawRow) {
         let cells = self.cells(row);
-        // A row with nothing in the columns we read is a blank row for us (e.g. only "STT").
-        if cells.0.iter().all(Option::is_none) {
-            return;
-        }
         let header = self.header;
         let mut errors = RowErrors {
             header,

@@ -146,6 +146,6 @@ pub struct ParsedImport {
     pub households: Vec<ImportedHousehold>,
     /// Sorted by line.
     pub errors: Vec<RowError>,
-    /// Non-blank data rows read (below the header).
+    /// Data rows read below the header: rows with a non-blank cell in a column the import reads.
     pub rows: usize,
 }

@@ -348,14 +348,18 @@ fn missing_required_columns_and_empty_files_are_file_errors() {
 
 #[test]
 fn more_than_max_rows_is_refused() {
-    let mut text = String::from("Thôn,Chủ hộ,Họ và tên\n");
+    let mut text = String::from("STT,Thôn,Chủ hộ,Họ và tên\n");
     for i in 0..MAX_ROWS {
-        text.push_str(&format!("T01,Head {},Person {i}\n", i / 4));
+        text.push_str(&format!("{i},T01,Head {},Person {i}\n", i / 4));
+    }
+    // A numbered template below the list is not data.
+    for i in MAX_ROWS..MAX_ROWS + 5_000 {
+        text.push_str(&format!("{i},,,\n"));
     }
     let parsed = csv(&text);
     assert_eq!(parsed.rows, MAX_ROWS);
     assert_eq!(parsed.households.len(), MAX_ROWS / 4);
-    text.push_str("T01,X,Y\nT01,X,Z\n");
+    text.push_str("0,T01,X,Y\n0,T01,X,Z\n");
     let err = parse(text.as_bytes(), ImportFormat::Csv, YEAR).expect_err("too many");
     assert!(
         matches!(err, ImportError::TooManyRows { rows, max } if rows == MAX_ROWS + 2 && max == MAX_ROWS),
@@ -818,6 +822,11 @@ fn garbage_never_panics() {
         }
         parse_anything(&bad);
     }
+    // The DEFLATE decoder on noise, and on a real stream with bytes changed.
+    for _ in 0..2_000 {
+        let len = (noise.next() % 512) as usize;
+        let _ = super::inflate::inflate(&noise.bytes(len, &[]), 1 << 20, &mut |_| {});
+    }
     // A ZIP signature followed by noise.
     let mut fake = b"PK\x03\x04".to_vec();
     fake.extend(noise.bytes(4_000, &[]));
@@ -852,4 +861,225 @@ fn huge_cells_and_rows_are_cut_not_kept() {
         matches!(result, Err(ImportError::MissingColumns(_))),
         "{result:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hand-made workbooks (stored, uncompressed ZIP entries) for hostile XLSX
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A ZIP archive of uncompressed entries.
+fn stored_zip(entries: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data) in entries {
+        let (name, data) = (name.as_bytes(), data.as_bytes());
+        let crc = crc32(data).to_le_bytes();
+        let size = (data.len() as u32).to_le_bytes();
+        let name_len = (name.len() as u16).to_le_bytes();
+        let offset = (out.len() as u32).to_le_bytes();
+        out.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+        out.extend_from_slice(&crc);
+        out.extend_from_slice(&size);
+        out.extend_from_slice(&size);
+        out.extend_from_slice(&name_len);
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(name);
+        out.extend_from_slice(data);
+        central.extend_from_slice(b"PK\x01\x02\x14\x00\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+        central.extend_from_slice(&crc);
+        central.extend_from_slice(&size);
+        central.extend_from_slice(&size);
+        central.extend_from_slice(&name_len);
+        central.extend_from_slice(&[0; 12]);
+        central.extend_from_slice(&offset);
+        central.extend_from_slice(name);
+    }
+    let count = (entries.len() as u16).to_le_bytes();
+    let central_offset = (out.len() as u32).to_le_bytes();
+    let central_len = (central.len() as u32).to_le_bytes();
+    out.extend_from_slice(&central);
+    out.extend_from_slice(b"PK\x05\x06\x00\x00\x00\x00");
+    out.extend_from_slice(&count);
+    out.extend_from_slice(&count);
+    out.extend_from_slice(&central_len);
+    out.extend_from_slice(&central_offset);
+    out.extend_from_slice(&[0, 0]);
+    out
+}
+
+const NS: &str = "http://schemas.openxmlformats.org";
+
+fn handmade_xlsx(shared_strings: &str, sheet_data: &str) -> Vec<u8> {
+    let package_rels = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{NS}/package/2006/relationships"><Relationship Id="rId1" Type="{NS}/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#
+    );
+    let workbook = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{NS}/spreadsheetml/2006/main" xmlns:r="{NS}/officeDocument/2006/relationships"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>"#
+    );
+    let workbook_rels = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{NS}/package/2006/relationships"><Relationship Id="rId1" Type="{NS}/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#
+    );
+    let sheet = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{NS}/spreadsheetml/2006/main"><sheetData>{sheet_data}</sheetData></worksheet>"#
+    );
+    stored_zip(&[
+        ("_rels/.rels", &package_rels),
+        ("xl/workbook.xml", &workbook),
+        ("xl/_rels/workbook.xml.rels", &workbook_rels),
+        ("xl/sharedStrings.xml", shared_strings),
+        ("xl/worksheets/sheet1.xml", &sheet),
+    ])
+}
+
+fn inline(cell: &str, text: &str) -> String {
+    format!(r#"<c r="{cell}" t="inlineStr"><is><t>{text}</t></is></c>"#)
+}
+
+fn handmade_rows() -> String {
+    format!(
+        r#"<row r="1"><c r="A1" t="s"><v>0</v></c>{}{}</row><row r="2">{}{}{}</row>"#,
+        inline("B1", "Chủ hộ"),
+        inline("C1", "Họ và tên"),
+        inline("A2", "T01"),
+        inline("B2", "Nguyễn Văn A"),
+        inline("C2", "Nguyễn Văn A"),
+    )
+}
+
+fn shared_strings(unique_count: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{NS}/spreadsheetml/2006/main" count="1" uniqueCount="{unique_count}"><si><t>Thôn</t></si></sst>"#
+    )
+}
+
+#[test]
+fn a_handmade_workbook_with_shared_and_inline_strings_parses() {
+    let bytes = handmade_xlsx(&shared_strings("1"), &handmade_rows());
+    let parsed = parse(&bytes, ImportFormat::Xlsx, YEAR).expect("parses");
+    assert_eq!(parsed.errors, vec![]);
+    assert_eq!(parsed.households[0].village, "T01");
+    assert_eq!(parsed.households[0].head_name, "Nguyễn Văn A");
+}
+
+#[test]
+fn a_workbook_declaring_billions_of_texts_is_refused_before_calamine_reserves_them() {
+    // calamine reserves `uniqueCount` strings up front; a failed allocation would abort.
+    for count in [
+        "10000000000",
+        "+0000000000000000000000000000009999999999",
+        "2000001",
+    ] {
+        let bytes = handmade_xlsx(&shared_strings(count), &handmade_rows());
+        let err = parse(&bytes, ImportFormat::Xlsx, YEAR).expect_err("refused");
+        assert!(
+            matches!(err, ImportError::Unreadable(_)),
+            "{count}: {err:?}"
+        );
+    }
+    let bytes = handmade_xlsx(&shared_strings("2000000"), &handmade_rows());
+    assert!(parse(&bytes, ImportFormat::Xlsx, YEAR).is_ok());
+}
+
+#[test]
+fn a_workbook_with_millions_of_styles_or_texts_is_refused() {
+    let many_si = format!(
+        r#"<sst xmlns="{NS}/spreadsheetml/2006/main"><si><t>Thôn</t></si>{}</sst>"#,
+        "<si/>".repeat(2_100_000)
+    );
+    let bytes = handmade_xlsx(&many_si, &handmade_rows());
+    let err = parse(&bytes, ImportFormat::Xlsx, YEAR).expect_err("refused");
+    assert!(matches!(err, ImportError::Unreadable(_)), "{err:?}");
+}
+
+#[test]
+fn worksheet_rows_out_of_order_are_refused() {
+    let rows = format!(
+        r#"{}<row r="1">{}</row>"#,
+        handmade_rows(),
+        inline("A1", "x")
+    );
+    let bytes = handmade_xlsx(&shared_strings("1"), &rows);
+    let err = parse(&bytes, ImportFormat::Xlsx, YEAR).expect_err("refused");
+    assert!(matches!(err, ImportError::Unreadable(_)), "{err:?}");
+}
+
+#[test]
+fn inflate_reproduces_every_part_of_a_real_workbook() {
+    use super::inflate::{inflate, InflateEnd};
+    let bytes = write_xlsx(&export_rows()).expect("writes");
+    let mut parts = 0;
+    let mut from = 0;
+    while let Some(at) = bytes[from..].windows(4).position(|w| w == b"PK\x01\x02") {
+        let cd = from + at;
+        from = cd + 1;
+        let u16_at = |i: usize| u16::from_le_bytes([bytes[cd + i], bytes[cd + i + 1]]) as usize;
+        let u32_at = |i: usize| {
+            u32::from_le_bytes([
+                bytes[cd + i],
+                bytes[cd + i + 1],
+                bytes[cd + i + 2],
+                bytes[cd + i + 3],
+            ])
+        };
+        assert_eq!(u16_at(10), 8, "deflated");
+        let (crc, compressed, size, local) = (
+            u32_at(16),
+            u32_at(20) as usize,
+            u32_at(24),
+            u32_at(42) as usize,
+        );
+        let lu16 = |i: usize| u16::from_le_bytes([bytes[local + i], bytes[local + i + 1]]) as usize;
+        let start = local + 30 + lu16(26) + lu16(28);
+        let mut out = Vec::new();
+        let end = inflate(&bytes[start..start + compressed], u64::MAX, &mut |c| {
+            out.extend_from_slice(c)
+        });
+        assert_eq!(end, InflateEnd::Done);
+        assert_eq!(out.len() as u32, size);
+        assert_eq!(crc32(&out), crc);
+        parts += 1;
+    }
+    assert!(parts >= 5);
+
+    // A large, repetitive part crosses the window and chunk boundaries.
+    let rows: Vec<ExportRow> = (0..3_000)
+        .map(|i| ExportRow {
+            full_name: format!("Người số {i}"),
+            ..export_rows()[0].clone()
+        })
+        .collect();
+    let big = write_xlsx(&rows).expect("writes");
+    let parsed = parse(&big, ImportFormat::Xlsx, YEAR).expect("parses");
+    assert_eq!(parsed.households[0].residents.len(), 3_000);
+
+    // Stored blocks, the limit, and corrupt input.
+    let stored = [1u8, 3, 0, !3, !0, b'a', b'b', b'c'];
+    let mut out = Vec::new();
+    assert_eq!(
+        inflate(&stored, 10, &mut |c| out.extend_from_slice(c)),
+        InflateEnd::Done
+    );
+    assert_eq!(out, b"abc");
+    out.clear();
+    assert_eq!(
+        inflate(&stored, 2, &mut |c| out.extend_from_slice(c)),
+        InflateEnd::Limit
+    );
+    assert_eq!(out, b"ab");
+    assert_eq!(inflate(&stored[..6], 10, &mut |_| {}), InflateEnd::Corrupt);
+    assert_eq!(inflate(&[0xFF; 64], 10, &mut |_| {}), InflateEnd::Corrupt);
 }

@@ -30,6 +30,7 @@ pub(crate) fn with_first_sheet<T>(
             pending: None,
             row: None,
             cells: Vec::new(),
+            seen: [false; MAX_COLUMNS],
             finished: false,
         };
         read(&mut rows)
@@ -62,6 +63,8 @@ struct XlsxRows<'a> {
     /// The row being gathered (0-based).
     row: Option<u32>,
     cells: Vec<(u32, CellText)>,
+    /// Columns of `cells`, so a cell written twice costs nothing.
+    seen: [bool; MAX_COLUMNS],
     finished: bool,
 }
 
@@ -95,6 +98,7 @@ impl XlsxRows<'_> {
         if self.cells.is_empty() {
             return None;
         }
+        self.seen = [false; MAX_COLUMNS];
         Some(RawRow {
             line: row as usize + 1,
             cells: std::mem::take(&mut self.cells),
@@ -126,9 +130,13 @@ impl RowSource for XlsxRows<'_> {
                 None => self.row = Some(row),
             }
             if let Some(text) = text {
-                // A cell written twice: the first one counts.
-                if !self.cells.iter().any(|(c, _)| *c == column) {
-                    self.cells.push((column, text));
+                // A cell written twice: the first one counts. (`text` is only set for columns
+                // below MAX_COLUMNS.)
+                if let Some(seen) = self.seen.get_mut(column as usize) {
+                    if !*seen {
+                        *seen = true;
+                        self.cells.push((column, text));
+                    }
                 }
             }
         }

@@ -148,10 +148,7 @@ fn scan_entry(bytes: &[u8], entry: &Entry, scan: &mut XmlScan) -> Result<(), Imp
     let Ok(local) = usize::try_from(entry.local_offset) else {
         return Ok(());
     };
-    let Some(header) = local
-        .checked_add(30)
-        .and_then(|end| bytes.get(local..end))
-    else {
+    let Some(header) = local.checked_add(30).and_then(|end| bytes.get(local..end)) else {
         return Ok(());
     };
     if &header[..4] != LOCAL_HEADER {
@@ -409,7 +406,10 @@ mod tests {
         assert_eq!(s.unique_count, 12);
         // Two real `si` elements; the one in the comment is skipped up to its first '>'.
         assert_eq!(s.heap, 2 * 48);
-        assert_eq!(scan(r#"<sst uniqueCount="99999999999999999999999">"#).unique_count, u64::MAX);
+        assert_eq!(
+            scan(r#"<sst uniqueCount="99999999999999999999999">"#).unique_count,
+            u64::MAX
+        );
         assert_eq!(scan(r#"<sst uniqueCount="12a">"#).unique_count, 0);
         assert_eq!(scan("<si>uniqueCount=\"999999\"</si>").unique_count, 0);
     }
