@@ -20,6 +20,20 @@ pub fn record_change(
     village_id: Option<&str>,
     op: &str,
 ) -> QueryResult<()> {
+    record_change_by(conn, kind, object_id, commune_id, village_id, op, None)
+}
+
+/// Like [`record_change`], for objects only their author pulls (their own field records).
+pub fn record_change_by(
+    conn: &mut DbConnection,
+    kind: &str,
+    object_id: &str,
+    commune_id: Option<&str>,
+    village_id: Option<&str>,
+    op: &str,
+    user_id: Option<&str>,
+) -> QueryResult<()> {
+    // `tx` keeps its default: 0 on SQLite, the writing transaction's id on PostgreSQL.
     diesel::insert_into(changes::table)
         .values((
             changes::kind.eq(kind),
@@ -28,6 +42,7 @@ pub fn record_change(
             changes::village_id.eq(village_id),
             changes::op.eq(op),
             changes::changed_at.eq(super::now()),
+            changes::user_id.eq(user_id),
         ))
         .execute(conn)
         .map(|_| ())
@@ -838,6 +853,8 @@ pub fn set_adoption(conn: &mut DbConnection, e: &AdoptionEntry<'_>) -> QueryResu
 
 /// A household to create, with its residents.
 pub struct HouseholdDraft<'a> {
+    /// The id the phone gave a household created offline; a new one otherwise.
+    pub id: Option<&'a str>,
     pub commune_id: &'a str,
     pub village_id: &'a str,
     pub hamlet: Option<&'a str>,

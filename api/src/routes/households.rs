@@ -471,9 +471,10 @@ fn address_part(raw: Option<&str>, field: &str, errors: &mut Vec<FieldError>) ->
 fn insert_resident(
     conn: &mut DbConnection,
     h: &Household,
+    id: Option<&str>,
     r: &ValidResident,
 ) -> Result<String, ApiError> {
-    let id = db::new_id();
+    let id = id.map(str::to_owned).unwrap_or_else(db::new_id);
     let now = db::now();
     reg::insert_resident(
         conn,
@@ -597,6 +598,30 @@ pub async fn create_household(
     body: web::Json<CreateHousehold>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
+    let created = db::run(&state.pool, move |conn| {
+        db::write_tx(conn, |conn| {
+            let h = create_household_in(conn, &auth, None, &b)?;
+            full_household(conn, h, true)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/households/{}", created.id),
+        ))
+        .insert_header((header::ETAG, etag(created.version)))
+        .json(created))
+}
+
+/// Validates and creates a household with its residents (REST and sync); `id` is the phone's id for
+/// one created offline.
+pub(crate) fn create_household_in(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    id: Option<&str>,
+    b: &CreateHousehold,
+) -> Result<Household, ApiError> {
     let year = current_year();
     let mut errors = vec![];
     let head = DisplayName::parse(&b.head_name, "head_name")
@@ -606,25 +631,7 @@ pub async fn create_household(
     let lane = address_part(b.lane.as_deref(), "lane", &mut errors);
     let house_number = address_part(b.house_number.as_deref(), "house_number", &mut errors);
     let phone = phone(b.phone.as_deref(), "phone", &mut errors);
-    let notice = b
-        .consent
-        .as_ref()
-        .map(|c| optional_text(Some(&c.notice_version), "consent.notice_version", 40))
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten()
-        .flatten();
-    if b.consent.is_some()
-        && notice.is_none()
-        && errors.iter().all(|e| e.field != "consent.notice_version")
-    {
-        errors.push(FieldError::new(
-            "consent.notice_version",
-            "required",
-            "say which notice the household was shown",
-        ));
-    }
+    let (consent_at, notice) = consent(b.consent.as_ref(), &mut errors);
     if b.residents.len() > 30 {
         errors.push(FieldError::new(
             "residents",
@@ -638,73 +645,84 @@ pub async fn create_household(
         .enumerate()
         .filter_map(|(i, r)| validate_resident(r, &format!("residents[{i}]."), year, &mut errors))
         .collect();
-    let consent_at = b.consent.as_ref().map(|c| {
-        c.collected_at
-            .map(|t| t.naive_utc())
-            .unwrap_or_else(db::now)
-    });
-    let created = db::run(&state.pool, move |conn| {
-        db::write_tx(conn, |conn| {
-            let village = reg::find_village(conn, &b.village_id)?
-                .filter(|v| auth.can_read_in(&v.commune_id, &v.id))
-                .ok_or_else(|| {
-                    ApiError::validation(vec![FieldError::new(
-                        "village_id",
-                        "unknown_village",
-                        "no such village in your scope",
-                    )])
-                })?;
-            auth.ensure_registry_writer(&village.commune_id, &village.id)?;
-            let (Some(head), true) = (head, errors.is_empty()) else {
-                return Err(ApiError::validation(errors));
-            };
-            let (id, _) = reg::create_household(
-                conn,
-                &reg::HouseholdDraft {
-                    commune_id: &village.commune_id,
-                    village_id: &village.id,
-                    hamlet: hamlet.as_deref(),
-                    lane: lane.as_deref(),
-                    house_number: house_number.as_deref(),
-                    head_name: head.as_str(),
-                    phone: phone.as_deref(),
-                    consent: consent_at
-                        .zip(notice.as_deref())
-                        .map(|(at, v)| (auth.id.as_str(), at, v)),
-                    created_by: Some(&auth.id),
-                    residents: residents
-                        .iter()
-                        .map(|r| reg::ResidentDraft {
-                            full_name: &r.full_name,
-                            birth_year: r.birth_year,
-                            sex: r.sex.map(Sex::as_str),
-                            phone: r.phone.as_deref(),
-                            relation_to_head: r.relation.as_deref(),
-                        })
-                        .collect(),
-                },
-            )?;
-            let h = reg::find_household(conn, &id)?.ok_or_else(household_not_found)?;
-            db::audit::by_user(
-                conn,
-                &auth,
-                "household_created",
-                "household",
-                &id,
-                Some(&h.commune_id),
-                serde_json::json!({"village_id": h.village_id, "residents": residents.len()}),
-            )?;
-            full_household(conn, h, true)
-        })
-    })
-    .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("/api/v1/households/{}", created.id),
-        ))
-        .insert_header((header::ETAG, etag(created.version)))
-        .json(created))
+    let village = reg::find_village(conn, &b.village_id)?
+        .filter(|v| auth.can_read_in(&v.commune_id, &v.id))
+        .ok_or_else(|| {
+            ApiError::validation(vec![FieldError::new(
+                "village_id",
+                "unknown_village",
+                "no such village in your scope",
+            )])
+        })?;
+    auth.ensure_registry_writer(&village.commune_id, &village.id)?;
+    let (Some(head), true) = (head, errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let (id, _) = reg::create_household(
+        conn,
+        &reg::HouseholdDraft {
+            id,
+            commune_id: &village.commune_id,
+            village_id: &village.id,
+            hamlet: hamlet.as_deref(),
+            lane: lane.as_deref(),
+            house_number: house_number.as_deref(),
+            head_name: head.as_str(),
+            phone: phone.as_deref(),
+            consent: consent_at
+                .zip(notice.as_deref())
+                .map(|(at, v)| (auth.id.as_str(), at, v)),
+            created_by: Some(&auth.id),
+            residents: residents
+                .iter()
+                .map(|r| reg::ResidentDraft {
+                    full_name: &r.full_name,
+                    birth_year: r.birth_year,
+                    sex: r.sex.map(Sex::as_str),
+                    phone: r.phone.as_deref(),
+                    relation_to_head: r.relation.as_deref(),
+                })
+                .collect(),
+        },
+    )?;
+    let h = reg::find_household(conn, &id)?.ok_or_else(household_not_found)?;
+    db::audit::by_user(
+        conn,
+        auth,
+        "household_created",
+        "household",
+        &id,
+        Some(&h.commune_id),
+        serde_json::json!({"village_id": h.village_id, "residents": residents.len()}),
+    )?;
+    Ok(h)
+}
+
+/// A consent record from a request: (when, notice version).
+fn consent(
+    c: Option<&ConsentInput>,
+    errors: &mut Vec<FieldError>,
+) -> (Option<chrono::NaiveDateTime>, Option<String>) {
+    let Some(c) = c else { return (None, None) };
+    let notice = optional_text(Some(&c.notice_version), "consent.notice_version", 40)
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    if notice.is_none() && errors.iter().all(|e| e.field != "consent.notice_version") {
+        errors.push(FieldError::new(
+            "consent.notice_version",
+            "required",
+            "say which notice the household was shown",
+        ));
+    }
+    (
+        Some(
+            c.collected_at
+                .map(|t| t.naive_utc())
+                .unwrap_or_else(db::now),
+        ),
+        notice,
+    )
 }
 
 /// One household with its residents.
@@ -768,6 +786,28 @@ pub async fn update_household(
     let id = path.into_inner();
     let b = body.into_inner();
     let expected = if_match_version(&req);
+    let h = db::run(&state.pool, move |conn| {
+        db::write_tx(conn, |conn| {
+            // Scope first: an object outside it is 404 whatever the headers say.
+            load_household(conn, &auth, &id)?;
+            let h = update_household_in(conn, &auth, &id, expected?, &b)?;
+            full_household(conn, h, auth.sees_personal_data())
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(h.version)))
+        .json(h))
+}
+
+/// Validates and applies an edit made on version `expected` (REST and sync); 412 when stale.
+pub(crate) fn update_household_in(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    id: &str,
+    expected: i64,
+    b: &UpdateHousehold,
+) -> Result<Household, ApiError> {
     let mut errors = vec![];
     let head = b
         .head_name
@@ -793,58 +833,35 @@ pub async fn update_household(
         .phone
         .as_ref()
         .map(|v| phone(v.as_deref(), "phone", &mut errors));
-    let notice = b
-        .consent
-        .as_ref()
-        .map(|c| optional_text(Some(&c.notice_version), "consent.notice_version", 40))
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten()
-        .flatten();
-    let consent_at = b.consent.as_ref().map(|c| {
-        c.collected_at
-            .map(|t| t.naive_utc())
-            .unwrap_or_else(db::now)
-    });
-    let h = db::run(&state.pool, move |conn| {
-        db::write_tx(conn, |conn| {
-            let current = load_household(conn, &auth, &id)?;
-            auth.ensure_registry_writer(&current.commune_id, &current.village_id)?;
-            let expected = expected?;
-            if !errors.is_empty() {
-                return Err(ApiError::validation(errors));
-            }
-            let changes = HouseholdChangeset {
-                hamlet,
-                lane,
-                house_number,
-                head_name: head.map(|h| h.as_str().to_owned()),
-                phone: new_phone,
-                consent_by: consent_at.map(|_| Some(auth.id.clone())),
-                consent_at: consent_at.map(Some),
-                consent_notice_version: notice.map(Some),
-                deleted_at: None,
-            };
-            reg::update_household(conn, &current, expected, &changes)?.ok_or_else(stale)?;
-            reg::refresh_search_key(conn, &current.id)?;
-            db::audit::by_user(
-                conn,
-                &auth,
-                "household_updated",
-                "household",
-                &current.id,
-                Some(&current.commune_id),
-                serde_json::json!({"version": expected + 1}),
-            )?;
-            let h = reg::find_household(conn, &current.id)?.ok_or_else(household_not_found)?;
-            full_household(conn, h, auth.sees_personal_data())
-        })
-    })
-    .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(h.version)))
-        .json(h))
+    let (consent_at, notice) = consent(b.consent.as_ref(), &mut errors);
+    let current = load_household(conn, auth, id)?;
+    auth.ensure_registry_writer(&current.commune_id, &current.village_id)?;
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let changes = HouseholdChangeset {
+        hamlet,
+        lane,
+        house_number,
+        head_name: head.map(|h| h.as_str().to_owned()),
+        phone: new_phone,
+        consent_by: consent_at.map(|_| Some(auth.id.clone())),
+        consent_at: consent_at.map(Some),
+        consent_notice_version: notice.map(Some),
+        deleted_at: None,
+    };
+    reg::update_household(conn, &current, expected, &changes)?.ok_or_else(stale)?;
+    reg::refresh_search_key(conn, &current.id)?;
+    db::audit::by_user(
+        conn,
+        auth,
+        "household_updated",
+        "household",
+        &current.id,
+        Some(&current.commune_id),
+        serde_json::json!({"version": expected + 1}),
+    )?;
+    reg::find_household(conn, &current.id)?.ok_or_else(household_not_found)
 }
 
 /// Removes a household and its residents (kept as tombstones for sync; leaders only).
@@ -871,30 +888,38 @@ pub async fn delete_household(
         Err(e) => return Err(e),
     };
     db::run(&state.pool, move |conn| {
-        db::write_tx(conn, |conn| {
-            let current = load_household(conn, &auth, &id)?;
-            auth.ensure_registry_leader(&current.commune_id, &current.village_id)?;
-            let version = expected.unwrap_or(current.version);
-            let changes = HouseholdChangeset {
-                deleted_at: Some(Some(db::now())),
-                ..Default::default()
-            };
-            reg::update_household(conn, &current, version, &changes)?.ok_or_else(stale)?;
-            reg::delete_residents_of(conn, &current)?;
-            db::audit::by_user(
-                conn,
-                &auth,
-                "household_deleted",
-                "household",
-                &current.id,
-                Some(&current.commune_id),
-                serde_json::json!({"village_id": current.village_id}),
-            )?;
-            Ok(())
-        })
+        db::write_tx(conn, |conn| delete_household_in(conn, &auth, &id, expected))
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Removes a household and its residents, leaving tombstones (leaders only; REST and sync).
+pub(crate) fn delete_household_in(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    id: &str,
+    expected: Option<i64>,
+) -> Result<(), ApiError> {
+    let current = load_household(conn, auth, id)?;
+    auth.ensure_registry_leader(&current.commune_id, &current.village_id)?;
+    let version = expected.unwrap_or(current.version);
+    let changes = HouseholdChangeset {
+        deleted_at: Some(Some(db::now())),
+        ..Default::default()
+    };
+    reg::update_household(conn, &current, version, &changes)?.ok_or_else(stale)?;
+    reg::delete_residents_of(conn, &current)?;
+    db::audit::by_user(
+        conn,
+        auth,
+        "household_deleted",
+        "household",
+        &current.id,
+        Some(&current.commune_id),
+        serde_json::json!({"village_id": current.village_id}),
+    )?;
+    Ok(())
 }
 
 // ------------------------------------------------------------------ residents
@@ -960,31 +985,12 @@ pub async fn create_resident(
     path: web::Path<String>,
     body: web::Json<CreateResident>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let mut errors = vec![];
-    let valid = validate_resident(&body, "", current_year(), &mut errors);
+    let household_id = path.into_inner();
+    let b = body.into_inner();
     let r = db::run(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
-            let h = load_household(conn, &auth, &id)?;
-            auth.ensure_registry_writer(&h.commune_id, &h.village_id)?;
-            let (Some(valid), true) = (valid, errors.is_empty()) else {
-                return Err(ApiError::validation(errors));
-            };
-            let rid = insert_resident(conn, &h, &valid)?;
-            reg::refresh_search_key(conn, &h.id)?;
-            db::audit::by_user(
-                conn,
-                &auth,
-                "resident_created",
-                "resident",
-                &rid,
-                Some(&h.commune_id),
-                serde_json::json!({"household_id": h.id}),
-            )?;
-            Ok(resident_response(
-                reg::find_resident(conn, &rid)?.ok_or_else(resident_not_found)?,
-                true,
-            ))
+            create_resident_in(conn, &auth, &household_id, None, &b)
+                .map(|r| resident_response(r, true))
         })
     })
     .await?;
@@ -992,6 +998,35 @@ pub async fn create_resident(
         .insert_header((header::LOCATION, format!("/api/v1/residents/{}", r.id)))
         .insert_header((header::ETAG, etag(r.version)))
         .json(r))
+}
+
+/// Validates and adds a resident to a household (REST and sync).
+pub(crate) fn create_resident_in(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    household_id: &str,
+    id: Option<&str>,
+    b: &CreateResident,
+) -> Result<Resident, ApiError> {
+    let mut errors = vec![];
+    let valid = validate_resident(b, "", current_year(), &mut errors);
+    let h = load_household(conn, auth, household_id)?;
+    auth.ensure_registry_writer(&h.commune_id, &h.village_id)?;
+    let (Some(valid), true) = (valid, errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let rid = insert_resident(conn, &h, id, &valid)?;
+    reg::refresh_search_key(conn, &h.id)?;
+    db::audit::by_user(
+        conn,
+        auth,
+        "resident_created",
+        "resident",
+        &rid,
+        Some(&h.commune_id),
+        serde_json::json!({"household_id": h.id}),
+    )?;
+    reg::find_resident(conn, &rid)?.ok_or_else(resident_not_found)
 }
 
 /// One resident.
@@ -1055,6 +1090,27 @@ pub async fn update_resident(
     let id = path.into_inner();
     let b = body.into_inner();
     let expected = if_match_version(&req);
+    let r = db::run(&state.pool, move |conn| {
+        db::write_tx(conn, |conn| {
+            load_resident(conn, &auth, &id)?;
+            let r = update_resident_in(conn, &auth, &id, expected?, &b)?;
+            Ok(resident_response(r, auth.sees_personal_data()))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(r.version)))
+        .json(r))
+}
+
+/// Validates and applies an edit of a resident made on version `expected` (REST and sync).
+pub(crate) fn update_resident_in(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    id: &str,
+    expected: i64,
+    b: &UpdateResident,
+) -> Result<Resident, ApiError> {
     let year = current_year();
     let mut errors = vec![];
     let name = b
@@ -1083,43 +1139,31 @@ pub async fn update_resident(
             .ok()
             .flatten()
     });
-    let r = db::run(&state.pool, move |conn| {
-        db::write_tx(conn, |conn| {
-            let current = load_resident(conn, &auth, &id)?;
-            auth.ensure_registry_writer(&current.commune_id, &current.village_id)?;
-            let expected = expected?;
-            if !errors.is_empty() {
-                return Err(ApiError::validation(errors));
-            }
-            let changes = ResidentChangeset {
-                full_name: name.map(|n| n.as_str().to_owned()),
-                birth_year,
-                sex: b.sex.map(|s| s.map(|s| s.as_str().to_owned())),
-                phone: new_phone,
-                relation_to_head: relation,
-                deleted_at: None,
-            };
-            reg::update_resident(conn, &current, expected, &changes)?.ok_or_else(stale)?;
-            reg::refresh_search_key(conn, &current.household_id)?;
-            db::audit::by_user(
-                conn,
-                &auth,
-                "resident_updated",
-                "resident",
-                &current.id,
-                Some(&current.commune_id),
-                serde_json::json!({"version": expected + 1}),
-            )?;
-            Ok(resident_response(
-                reg::find_resident(conn, &current.id)?.ok_or_else(resident_not_found)?,
-                auth.sees_personal_data(),
-            ))
-        })
-    })
-    .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(r.version)))
-        .json(r))
+    let current = load_resident(conn, auth, id)?;
+    auth.ensure_registry_writer(&current.commune_id, &current.village_id)?;
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let changes = ResidentChangeset {
+        full_name: name.map(|n| n.as_str().to_owned()),
+        birth_year,
+        sex: b.sex.map(|s| s.map(|s| s.as_str().to_owned())),
+        phone: new_phone,
+        relation_to_head: relation,
+        deleted_at: None,
+    };
+    reg::update_resident(conn, &current, expected, &changes)?.ok_or_else(stale)?;
+    reg::refresh_search_key(conn, &current.household_id)?;
+    db::audit::by_user(
+        conn,
+        auth,
+        "resident_updated",
+        "resident",
+        &current.id,
+        Some(&current.commune_id),
+        serde_json::json!({"version": expected + 1}),
+    )?;
+    reg::find_resident(conn, &current.id)?.ok_or_else(resident_not_found)
 }
 
 /// Removes a resident (moved away, died; kept as a tombstone for sync).
@@ -1138,29 +1182,43 @@ pub async fn delete_resident(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     db::run(&state.pool, move |conn| {
-        db::write_tx(conn, |conn| {
-            let current = load_resident(conn, &auth, &id)?;
-            auth.ensure_registry_leader(&current.commune_id, &current.village_id)?;
-            let changes = ResidentChangeset {
-                deleted_at: Some(Some(db::now())),
-                ..Default::default()
-            };
-            reg::update_resident(conn, &current, current.version, &changes)?.ok_or_else(stale)?;
-            reg::refresh_search_key(conn, &current.household_id)?;
-            db::audit::by_user(
-                conn,
-                &auth,
-                "resident_deleted",
-                "resident",
-                &current.id,
-                Some(&current.commune_id),
-                serde_json::json!({"household_id": current.household_id}),
-            )?;
-            Ok(())
-        })
+        db::write_tx(conn, |conn| delete_resident_in(conn, &auth, &id, None))
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Removes a resident, leaving a tombstone (leaders only; REST and sync).
+pub(crate) fn delete_resident_in(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    id: &str,
+    expected: Option<i64>,
+) -> Result<(), ApiError> {
+    let current = load_resident(conn, auth, id)?;
+    auth.ensure_registry_leader(&current.commune_id, &current.village_id)?;
+    let changes = ResidentChangeset {
+        deleted_at: Some(Some(db::now())),
+        ..Default::default()
+    };
+    reg::update_resident(
+        conn,
+        &current,
+        expected.unwrap_or(current.version),
+        &changes,
+    )?
+    .ok_or_else(stale)?;
+    reg::refresh_search_key(conn, &current.household_id)?;
+    db::audit::by_user(
+        conn,
+        auth,
+        "resident_deleted",
+        "resident",
+        &current.id,
+        Some(&current.commune_id),
+        serde_json::json!({"household_id": current.household_id}),
+    )?;
+    Ok(())
 }
 
 // ------------------------------------------------------------------ adoption

@@ -270,6 +270,7 @@ pub async fn import_households(
             }
             for (village, h) in &to_create {
                 let (id, _) = reg::create_household(conn, &HouseholdDraft {
+                    id: None,
                     commune_id: &village.commune_id,
                     village_id: &village.id,
                     hamlet: h.hamlet.as_deref(),

@@ -457,6 +457,7 @@ fn seed_households(
         let (id, resident_ids) = reg::create_household(
             conn,
             &reg::HouseholdDraft {
+                id: None,
                 commune_id,
                 village_id: village,
                 hamlet: Some(hamlet),
