@@ -2,7 +2,8 @@
 //! BENCHMARKS.md with the figures, the machine, the date and the commit. Not a test: nothing here
 //! asserts on time; it measures and reports against the budgets in DESIGN §7.
 //!
-//! Suites: `logins` (burst of concurrent logins: logins/s, latency, server peak RSS).
+//! Suites: `logins` (burst of concurrent logins: logins/s, latency, server peak RSS) and
+//! `village_list` (a village leader pages through a 2,000-household village with adoption summaries).
 //! `BENCH_ONLY=logins` runs one suite; `BENCH_DATABASE_URL=postgres://…/postgres` adds PostgreSQL runs.
 
 use std::fmt::Write as _;
@@ -76,6 +77,17 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("the server did not start");
+    }
+
+    fn seed_demo(&self, households: usize) {
+        let ok = Command::new(BIN)
+            .args(["seed-demo", "--households", &households.to_string()])
+            .env("TUNGNHA_DATABASE_URL", &self.db_url)
+            .env("TUNGNHA_CONFIG_DIR", self._dir.path())
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "seed-demo failed");
     }
 
     fn create_admin(&self, username: &str, password: &str) {
@@ -212,6 +224,108 @@ fn bench_logins(backend: &str) -> LoginFigures {
     }
 }
 
+struct ListFigures {
+    backend: String,
+    households: usize,
+    pages: usize,
+    full_list_p50_ms: f64,
+    full_list_p95_ms: f64,
+    page_p50_ms: f64,
+    page_p95_ms: f64,
+    gzip_kib: f64,
+}
+
+/// The demo commune at 6 × 2,000 households; the Phú Lộc leader lists the whole village, 200 a page.
+fn bench_village_list(backend: &str) -> ListFigures {
+    const ROUNDS: usize = 20;
+    let server = Server::start(backend);
+    let seeded = Instant::now();
+    server.seed_demo(12_000);
+    eprintln!(
+        "bench: seeded 12,000 households on {backend} in {:.1} s",
+        seeded.elapsed().as_secs_f64()
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let client = reqwest::Client::builder()
+        .gzip(false)
+        .build()
+        .expect("client");
+    let base = server.base.clone();
+    rt.block_on(async move {
+        let login: serde_json::Value = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": "truongthon.phuloc", "password": "TungNha@2026"}))
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("json");
+        let token = login["access_token"].as_str().expect("token").to_owned();
+        let village = login["user"]["village_ids"][0]
+            .as_str()
+            .expect("village")
+            .to_owned();
+        let mut full = vec![];
+        let mut pages = vec![];
+        let mut households = 0;
+        let mut page_count = 0;
+        let mut gzip_bytes = 0usize;
+        for round in 0..ROUNDS {
+            let started = Instant::now();
+            let mut cursor: Option<String> = None;
+            let mut seen = 0;
+            let mut n_pages = 0;
+            let mut bytes = 0;
+            loop {
+                let mut url = format!("{base}/api/v1/households?village_id={village}&limit=200");
+                if let Some(c) = &cursor {
+                    url.push_str(&format!("&cursor={c}"));
+                }
+                let t = Instant::now();
+                let res = client
+                    .get(&url)
+                    .bearer_auth(&token)
+                    .header("accept-encoding", "gzip")
+                    .send()
+                    .await
+                    .expect("page");
+                let body = res.bytes().await.expect("body");
+                pages.push(t.elapsed().as_secs_f64() * 1000.0);
+                bytes += body.len();
+                let mut d = flate2::read::GzDecoder::new(&body[..]);
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut d, &mut text).expect("gzip");
+                let page: serde_json::Value = serde_json::from_str(&text).expect("json");
+                seen += page["items"].as_array().map(Vec::len).unwrap_or(0);
+                n_pages += 1;
+                match page["next_cursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_owned()),
+                    None => break,
+                }
+            }
+            if round > 0 {
+                full.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            households = seen;
+            page_count = n_pages;
+            gzip_bytes = bytes;
+        }
+        full.sort_by(|a, b| a.total_cmp(b));
+        pages.sort_by(|a, b| a.total_cmp(b));
+        ListFigures {
+            backend: backend.to_owned(),
+            households,
+            pages: page_count,
+            full_list_p50_ms: percentile(&full, 50.0),
+            full_list_p95_ms: percentile(&full, 95.0),
+            page_p50_ms: percentile(&pages, 50.0),
+            page_p95_ms: percentile(&pages, 95.0),
+            gzip_kib: gzip_bytes as f64 / 1024.0,
+        }
+    })
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -302,6 +416,35 @@ fn main() {
                 f.rss_before_mib,
                 f.peak_rss_mib,
                 f.failures
+            )
+            .ok();
+        }
+        writeln!(out).ok();
+    }
+
+    if wants("village_list") {
+        writeln!(
+            out,
+            "## Listing a village's households with adoption summaries\n"
+        )
+        .ok();
+        writeln!(out, "The demo commune seeded with 12,000 households (2,000 per village, about 6,700 residents and 8,000 adoption entries per village); the leader of one village pages through all of its households, 200 per page, gzip on. Full list = every page of the village, one after another (first round discarded).\n").ok();
+        writeln!(out, "| backend | households | pages | full list p50 ms | full list p95 ms | page p50 ms | page p95 ms | gzip KiB |").ok();
+        writeln!(out, "|---|---|---|---|---|---|---|---|").ok();
+        for backend in &backends {
+            eprintln!("bench: village list on {backend}…");
+            let f = bench_village_list(backend);
+            writeln!(
+                out,
+                "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} |",
+                f.backend,
+                f.households,
+                f.pages,
+                f.full_list_p50_ms,
+                f.full_list_p95_ms,
+                f.page_p50_ms,
+                f.page_p95_ms,
+                f.gzip_kib
             )
             .ok();
         }

@@ -12,4 +12,5 @@ pub mod routes;
 pub mod seed;
 pub mod startup;
 pub mod static_files;
+pub mod sync;
 pub mod telemetry;

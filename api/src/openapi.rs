@@ -21,6 +21,11 @@ use utoipa_actix_web::AppExt;
         (name = "auth", description = "Login, token refresh, logout and the current user"),
         (name = "users", description = "Accounts, roles and scope"),
         (name = "admin", description = "Administration: the audit log"),
+        (name = "communes", description = "Communes and villages"),
+        (name = "services", description = "The digital-service catalogue"),
+        (name = "teams", description = "Community digital technology teams and their members"),
+        (name = "households", description = "Households, residents, adoption ledger, imports and exports"),
+        (name = "sync", description = "Offline sync: push, pull, devices and conflicts"),
     )
 )]
 pub struct ApiDoc;

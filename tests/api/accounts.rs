@@ -288,6 +288,13 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
             "Phú Lộc",
         ),
         (
+            "/api/v1/conflicts/{id}/resolve",
+            Method::POST,
+            json!({ "resolution": "apply_client" }),
+            format!("/api/v1/conflicts/{}/resolve", reg.conflict),
+            "Ngõ cũ",
+        ),
+        (
             "/api/v1/services/{id}",
             Method::PATCH,
             json!({ "retired": true }),

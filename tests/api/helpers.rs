@@ -487,6 +487,8 @@ impl TestApp {
 /// A household (head "Nguyễn Văn Đức", resident "Nguyễn Thị Hoa") and a team of village v1.
 pub struct RegistryFixture {
     pub household: String,
+    /// An open sync conflict on the household (a stale offline edit by the leader).
+    pub conflict: String,
     pub resident: String,
     pub team: String,
     pub member: String,
@@ -568,8 +570,33 @@ impl TestApp {
             .as_str()
             .expect("id")
             .to_owned();
+        let household = h["id"].as_str().expect("id").to_owned();
+        let stale = serde_json::json!({"device_id": "fixture-phone", "records": [{
+            "kind": "household", "id": household, "op": "update", "base_version": 0, "data": {"lane": "Ngõ cũ"}
+        }]});
+        let res = self
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/sync/push",
+                Some(&f.leader.token),
+                Some(&stale),
+            )
+            .await;
+        let pushed: serde_json::Value = res.json().await.expect("json");
+        assert_eq!(pushed["results"][0]["status"], "conflict", "{pushed}");
+        let conflicts: serde_json::Value = self
+            .get_authed("/api/v1/conflicts", &f.leader.token)
+            .await
+            .json()
+            .await
+            .expect("json");
+        let conflict = conflicts["items"][0]["id"]
+            .as_str()
+            .expect("conflict")
+            .to_owned();
         RegistryFixture {
-            household: h["id"].as_str().expect("id").to_owned(),
+            household,
+            conflict,
             resident,
             team,
             member,

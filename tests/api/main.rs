@@ -13,3 +13,5 @@ mod openapi;
 mod registry;
 mod sessions;
 mod static_files;
+mod sync;
+mod sync_faults;

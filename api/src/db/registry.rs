@@ -994,3 +994,65 @@ pub fn households_with_residents(
         })
         .collect())
 }
+
+/// Notes a visit; the phone learns it through the household's change.
+pub fn set_last_visited(
+    conn: &mut DbConnection,
+    h: &Household,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(households::table.find(&h.id))
+        .set(households::last_visited_at.eq(at))
+        .execute(conn)?;
+    record_change(
+        conn,
+        "household",
+        &h.id,
+        Some(&h.commune_id),
+        Some(&h.village_id),
+        "upsert",
+    )
+}
+
+/// Every adoption entry of a household for one service.
+pub fn adoptions_for(
+    conn: &mut DbConnection,
+    household_id: &str,
+    service_code: &str,
+) -> QueryResult<Vec<Adoption>> {
+    adoptions::table
+        .filter(adoptions::household_id.eq(household_id))
+        .filter(adoptions::service_code.eq(service_code))
+        .select(Adoption::as_select())
+        .load(conn)
+}
+
+/// Households by id, deleted ones included (the pull sends their tombstones).
+pub fn households_by_ids(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Household>> {
+    households::table
+        .filter(households::id.eq_any(ids))
+        .select(Household::as_select())
+        .load(conn)
+}
+
+/// Residents by id, deleted ones included.
+pub fn residents_by_ids(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Resident>> {
+    residents::table
+        .filter(residents::id.eq_any(ids))
+        .select(Resident::as_select())
+        .load(conn)
+}
+
+pub fn adoptions_by_ids(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Adoption>> {
+    adoptions::table
+        .filter(adoptions::id.eq_any(ids))
+        .select(Adoption::as_select())
+        .load(conn)
+}
+
+pub fn services_by_ids(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Service>> {
+    services::table
+        .filter(services::id.eq_any(ids))
+        .select(Service::as_select())
+        .load(conn)
+}

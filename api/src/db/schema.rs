@@ -217,6 +217,8 @@ diesel::table! {
         village_id -> Nullable<Text>,
         op -> Text,
         changed_at -> Timestamp,
+        tx -> BigInt,
+        user_id -> Nullable<Text>,
     }
 }
 
@@ -225,6 +227,128 @@ diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(households -> villages (village_id));
 diesel::joinable!(residents -> households (household_id));
 diesel::joinable!(adoptions -> households (household_id));
+
+diesel::table! {
+    devices (id, user_id) {
+        id -> Text,
+        user_id -> Text,
+        commune_id -> Nullable<Text>,
+        first_seen_at -> Timestamp,
+        last_push_at -> Nullable<Timestamp>,
+        last_pull_at -> Nullable<Timestamp>,
+        records_applied -> BigInt,
+        records_rejected -> BigInt,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sync_receipts (id) {
+        id -> Text,
+        kind -> Text,
+        body_hash -> Text,
+        version -> BigInt,
+        status -> Text,
+        user_id -> Text,
+        device_id -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assistance_records (id) {
+        id -> Text,
+        commune_id -> Text,
+        village_id -> Text,
+        household_id -> Text,
+        author_id -> Text,
+        device_id -> Text,
+        occurred_at -> Timestamp,
+        channel -> Text,
+        notes -> Nullable<Text>,
+        follow_up_on -> Nullable<Date>,
+        supersedes -> Nullable<Text>,
+        superseded_by -> Nullable<Text>,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assistance_items (record_id, position) {
+        record_id -> Text,
+        position -> Integer,
+        service_code -> Text,
+        outcome -> Text,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    assistance_residents (record_id, resident_id) {
+        record_id -> Text,
+        resident_id -> Text,
+    }
+}
+
+diesel::table! {
+    communications (id) {
+        id -> Text,
+        commune_id -> Text,
+        village_id -> Nullable<Text>,
+        author_id -> Text,
+        device_id -> Text,
+        occurred_at -> Timestamp,
+        channel -> Text,
+        topics -> Text,
+        reach -> Integer,
+        title -> Nullable<Text>,
+        link -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    difficulties (id) {
+        id -> Text,
+        commune_id -> Text,
+        village_id -> Nullable<Text>,
+        author_id -> Text,
+        device_id -> Text,
+        raised_at -> Timestamp,
+        title -> Text,
+        description -> Text,
+        service_codes -> Text,
+        status -> Text,
+        assigned_department -> Nullable<Text>,
+        received_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_conflicts (id) {
+        id -> Text,
+        kind -> Text,
+        object_id -> Text,
+        commune_id -> Text,
+        village_id -> Text,
+        user_id -> Text,
+        device_id -> Text,
+        base_version -> BigInt,
+        server_version -> BigInt,
+        client_data -> Text,
+        server_data -> Text,
+        status -> Text,
+        resolution -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(assistance_items -> assistance_records (record_id));
+diesel::joinable!(assistance_residents -> assistance_records (record_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     communes,
@@ -242,4 +366,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     residents,
     adoptions,
     changes,
+    devices,
+    sync_receipts,
+    assistance_records,
+    assistance_items,
+    assistance_residents,
+    communications,
+    difficulties,
+    sync_conflicts,
 );

@@ -788,8 +788,10 @@ pub async fn update_household(
     let expected = if_match_version(&req);
     let h = db::run(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
-            // Scope first: an object outside it is 404 whatever the headers say.
-            load_household(conn, &auth, &id)?;
+            // Scope, then permission, then the precondition: an object outside the scope is 404 and a
+            // reader who may not write gets 403, whatever the headers say.
+            let current = load_household(conn, &auth, &id)?;
+            auth.ensure_registry_writer(&current.commune_id, &current.village_id)?;
             let h = update_household_in(conn, &auth, &id, expected?, &b)?;
             full_household(conn, h, auth.sees_personal_data())
         })
@@ -1092,7 +1094,8 @@ pub async fn update_resident(
     let expected = if_match_version(&req);
     let r = db::run(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
-            load_resident(conn, &auth, &id)?;
+            let current = load_resident(conn, &auth, &id)?;
+            auth.ensure_registry_writer(&current.commune_id, &current.village_id)?;
             let r = update_resident_in(conn, &auth, &id, expected?, &b)?;
             Ok(resident_response(r, auth.sees_personal_data()))
         })

@@ -8,6 +8,7 @@ pub mod households;
 pub mod imports;
 pub mod paging;
 pub mod services;
+pub mod sync;
 pub mod teams;
 pub mod users;
 
@@ -20,6 +21,7 @@ pub fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
     teams::configure(cfg);
     households::configure(cfg);
     imports::configure(cfg);
+    sync::configure(cfg);
     audit::configure(cfg);
 }
 

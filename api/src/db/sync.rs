@@ -1,0 +1,602 @@
+//! Queries of the sync protocol: receipts, field records, devices, conflicts and the change log.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+use super::schema::{
+    assistance_items, assistance_records, assistance_residents, changes, communications, devices,
+    difficulties, sync_conflicts, sync_receipts,
+};
+use super::DbConnection;
+
+// ---------------------------------------------------------------- receipts
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = sync_receipts)]
+pub struct Receipt {
+    pub id: String,
+    pub kind: String,
+    pub body_hash: String,
+    pub version: i64,
+    pub status: String,
+}
+
+pub fn find_receipt(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Receipt>> {
+    sync_receipts::table
+        .find(id)
+        .select(Receipt::as_select())
+        .first(conn)
+        .optional()
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn insert_receipt(
+    conn: &mut DbConnection,
+    id: &str,
+    kind: &str,
+    body_hash: &str,
+    version: i64,
+    status: &str,
+    user_id: &str,
+    device_id: &str,
+) -> QueryResult<()> {
+    diesel::insert_into(sync_receipts::table)
+        .values((
+            sync_receipts::id.eq(id),
+            sync_receipts::kind.eq(kind),
+            sync_receipts::body_hash.eq(body_hash),
+            sync_receipts::version.eq(version),
+            sync_receipts::status.eq(status),
+            sync_receipts::user_id.eq(user_id),
+            sync_receipts::device_id.eq(device_id),
+            sync_receipts::received_at.eq(super::now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+// ---------------------------------------------------------------- field records
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = assistance_records)]
+pub struct AssistanceRecord {
+    pub id: String,
+    pub commune_id: String,
+    pub village_id: String,
+    pub household_id: String,
+    pub author_id: String,
+    pub device_id: String,
+    pub occurred_at: NaiveDateTime,
+    pub channel: String,
+    pub notes: Option<String>,
+    pub follow_up_on: Option<NaiveDate>,
+    pub supersedes: Option<String>,
+    pub superseded_by: Option<String>,
+    pub received_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = assistance_items)]
+pub struct AssistanceItem {
+    pub record_id: String,
+    pub position: i32,
+    pub service_code: String,
+    pub outcome: String,
+    pub note: Option<String>,
+}
+
+pub fn insert_record(
+    conn: &mut DbConnection,
+    r: &AssistanceRecord,
+    items: &[AssistanceItem],
+    residents: &[String],
+) -> QueryResult<()> {
+    diesel::insert_into(assistance_records::table)
+        .values(r)
+        .execute(conn)?;
+    for item in items {
+        diesel::insert_into(assistance_items::table)
+            .values(item)
+            .execute(conn)?;
+    }
+    for resident in residents {
+        diesel::insert_into(assistance_residents::table)
+            .values((
+                assistance_residents::record_id.eq(&r.id),
+                assistance_residents::resident_id.eq(resident),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn find_record(conn: &mut DbConnection, id: &str) -> QueryResult<Option<AssistanceRecord>> {
+    assistance_records::table
+        .find(id)
+        .select(AssistanceRecord::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn mark_superseded(conn: &mut DbConnection, id: &str, by: &str) -> QueryResult<usize> {
+    diesel::update(
+        assistance_records::table
+            .find(id)
+            .filter(assistance_records::superseded_by.is_null()),
+    )
+    .set(assistance_records::superseded_by.eq(by))
+    .execute(conn)
+}
+
+pub fn items_of(
+    conn: &mut DbConnection,
+    record_ids: &[String],
+) -> QueryResult<Vec<AssistanceItem>> {
+    assistance_items::table
+        .filter(assistance_items::record_id.eq_any(record_ids))
+        .order((assistance_items::record_id, assistance_items::position))
+        .select(AssistanceItem::as_select())
+        .load(conn)
+}
+
+pub fn residents_of_records(
+    conn: &mut DbConnection,
+    record_ids: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    assistance_residents::table
+        .filter(assistance_residents::record_id.eq_any(record_ids))
+        .select((
+            assistance_residents::record_id,
+            assistance_residents::resident_id,
+        ))
+        .order((
+            assistance_residents::record_id,
+            assistance_residents::resident_id,
+        ))
+        .load(conn)
+}
+
+/// Live (not superseded) records of a household that mention a service, with the residents helped:
+/// (record, outcome, resident ids).
+pub fn live_outcomes(
+    conn: &mut DbConnection,
+    household_id: &str,
+    service_code: &str,
+) -> QueryResult<Vec<(AssistanceRecord, String)>> {
+    assistance_records::table
+        .inner_join(assistance_items::table)
+        .filter(assistance_records::household_id.eq(household_id))
+        .filter(assistance_records::superseded_by.is_null())
+        .filter(assistance_items::service_code.eq(service_code))
+        .select((AssistanceRecord::as_select(), assistance_items::outcome))
+        .order(assistance_records::occurred_at)
+        .load(conn)
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RecordFilter {
+    pub household_id: Option<String>,
+    pub village_ids: Option<Vec<String>>,
+    pub commune_id: Option<String>,
+    pub author_id: Option<String>,
+    pub include_superseded: bool,
+}
+
+pub fn list_records(
+    conn: &mut DbConnection,
+    f: &RecordFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<AssistanceRecord>> {
+    let mut q = assistance_records::table
+        .select(AssistanceRecord::as_select())
+        .into_boxed();
+    if let Some(h) = &f.household_id {
+        q = q.filter(assistance_records::household_id.eq(h.clone()));
+    }
+    if let Some(v) = &f.village_ids {
+        q = q.filter(assistance_records::village_id.eq_any(v.clone()));
+    }
+    if let Some(c) = &f.commune_id {
+        q = q.filter(assistance_records::commune_id.eq(c.clone()));
+    }
+    if let Some(a) = &f.author_id {
+        q = q.filter(assistance_records::author_id.eq(a.clone()));
+    }
+    if !f.include_superseded {
+        q = q.filter(assistance_records::superseded_by.is_null());
+    }
+    if let Some(a) = after {
+        q = q.filter(assistance_records::id.gt(a.to_owned()));
+    }
+    q.order(assistance_records::id).limit(limit).load(conn)
+}
+
+pub fn records_by_ids(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<AssistanceRecord>> {
+    assistance_records::table
+        .filter(assistance_records::id.eq_any(ids))
+        .select(AssistanceRecord::as_select())
+        .load(conn)
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = communications)]
+pub struct Communication {
+    pub id: String,
+    pub commune_id: String,
+    pub village_id: Option<String>,
+    pub author_id: String,
+    pub device_id: String,
+    pub occurred_at: NaiveDateTime,
+    pub channel: String,
+    /// JSON array of service codes.
+    pub topics: String,
+    pub reach: i32,
+    pub title: Option<String>,
+    pub link: Option<String>,
+    pub notes: Option<String>,
+    pub received_at: NaiveDateTime,
+}
+
+pub fn insert_communication(conn: &mut DbConnection, c: &Communication) -> QueryResult<()> {
+    diesel::insert_into(communications::table)
+        .values(c)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_communication(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Communication>> {
+    communications::table
+        .find(id)
+        .select(Communication::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_communications(
+    conn: &mut DbConnection,
+    commune_id: Option<&str>,
+    villages: Option<&[String]>,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Communication>> {
+    let mut q = communications::table
+        .select(Communication::as_select())
+        .into_boxed();
+    if let Some(c) = commune_id {
+        q = q.filter(communications::commune_id.eq(c.to_owned()));
+    }
+    if let Some(v) = villages {
+        q = q.filter(
+            communications::village_id
+                .eq_any(v.to_vec())
+                .or(communications::village_id.is_null()),
+        );
+    }
+    if let Some(a) = after {
+        q = q.filter(communications::id.gt(a.to_owned()));
+    }
+    q.order(communications::id).limit(limit).load(conn)
+}
+
+pub fn communications_by_ids(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<Communication>> {
+    communications::table
+        .filter(communications::id.eq_any(ids))
+        .select(Communication::as_select())
+        .load(conn)
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = difficulties)]
+pub struct Difficulty {
+    pub id: String,
+    pub commune_id: String,
+    pub village_id: Option<String>,
+    pub author_id: String,
+    pub device_id: String,
+    pub raised_at: NaiveDateTime,
+    pub title: String,
+    pub description: String,
+    /// JSON array of service codes.
+    pub service_codes: String,
+    pub status: String,
+    pub assigned_department: Option<String>,
+    pub received_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert_difficulty(conn: &mut DbConnection, d: &Difficulty) -> QueryResult<()> {
+    diesel::insert_into(difficulties::table)
+        .values(d)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_difficulty(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Difficulty>> {
+    difficulties::table
+        .find(id)
+        .select(Difficulty::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_difficulties(
+    conn: &mut DbConnection,
+    commune_id: Option<&str>,
+    villages: Option<&[String]>,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Difficulty>> {
+    let mut q = difficulties::table
+        .select(Difficulty::as_select())
+        .into_boxed();
+    if let Some(c) = commune_id {
+        q = q.filter(difficulties::commune_id.eq(c.to_owned()));
+    }
+    if let Some(v) = villages {
+        q = q.filter(
+            difficulties::village_id
+                .eq_any(v.to_vec())
+                .or(difficulties::village_id.is_null()),
+        );
+    }
+    if let Some(a) = after {
+        q = q.filter(difficulties::id.gt(a.to_owned()));
+    }
+    q.order(difficulties::id).limit(limit).load(conn)
+}
+
+pub fn difficulties_by_ids(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<Difficulty>> {
+    difficulties::table
+        .filter(difficulties::id.eq_any(ids))
+        .select(Difficulty::as_select())
+        .load(conn)
+}
+
+// ---------------------------------------------------------------- devices
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = devices)]
+pub struct Device {
+    pub id: String,
+    pub user_id: String,
+    pub commune_id: Option<String>,
+    pub first_seen_at: NaiveDateTime,
+    pub last_push_at: Option<NaiveDateTime>,
+    pub last_pull_at: Option<NaiveDateTime>,
+    pub records_applied: i64,
+    pub records_rejected: i64,
+    pub last_error: Option<String>,
+}
+
+/// Notes a push or a pull from a device.
+pub fn touch_device(
+    conn: &mut DbConnection,
+    device_id: &str,
+    user_id: &str,
+    commune_id: Option<&str>,
+    push: Option<(i64, i64, Option<&str>)>,
+) -> QueryResult<()> {
+    let now = super::now();
+    let exists: bool = diesel::select(diesel::dsl::exists(
+        devices::table
+            .filter(devices::id.eq(device_id))
+            .filter(devices::user_id.eq(user_id)),
+    ))
+    .get_result(conn)?;
+    if !exists {
+        diesel::insert_into(devices::table)
+            .values((
+                devices::id.eq(device_id),
+                devices::user_id.eq(user_id),
+                devices::commune_id.eq(commune_id),
+                devices::first_seen_at.eq(now),
+                devices::records_applied.eq(0),
+                devices::records_rejected.eq(0),
+            ))
+            .execute(conn)?;
+    }
+    let target = devices::table
+        .filter(devices::id.eq(device_id))
+        .filter(devices::user_id.eq(user_id));
+    match push {
+        Some((applied, rejected, error)) => diesel::update(target)
+            .set((
+                devices::last_push_at.eq(now),
+                devices::records_applied.eq(devices::records_applied + applied),
+                devices::records_rejected.eq(devices::records_rejected + rejected),
+                devices::last_error.eq(error),
+            ))
+            .execute(conn)?,
+        None => diesel::update(target)
+            .set(devices::last_pull_at.eq(now))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+pub fn list_devices(
+    conn: &mut DbConnection,
+    user_ids: Option<&[String]>,
+    commune_id: Option<&str>,
+) -> QueryResult<Vec<Device>> {
+    let mut q = devices::table.select(Device::as_select()).into_boxed();
+    if let Some(u) = user_ids {
+        q = q.filter(devices::user_id.eq_any(u.to_vec()));
+    }
+    if let Some(c) = commune_id {
+        q = q.filter(devices::commune_id.eq(c.to_owned()));
+    }
+    q.order((devices::user_id, devices::id)).load(conn)
+}
+
+// ---------------------------------------------------------------- conflicts
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sync_conflicts)]
+pub struct Conflict {
+    pub id: String,
+    pub kind: String,
+    pub object_id: String,
+    pub commune_id: String,
+    pub village_id: String,
+    pub user_id: String,
+    pub device_id: String,
+    pub base_version: i64,
+    pub server_version: i64,
+    pub client_data: String,
+    pub server_data: String,
+    pub status: String,
+    pub resolution: Option<String>,
+    pub resolved_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub resolved_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_conflict(conn: &mut DbConnection, c: &Conflict) -> QueryResult<()> {
+    diesel::insert_into(sync_conflicts::table)
+        .values(c)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_conflict(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Conflict>> {
+    sync_conflicts::table
+        .find(id)
+        .select(Conflict::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_conflicts(
+    conn: &mut DbConnection,
+    villages: Option<&[String]>,
+    commune_id: Option<&str>,
+    status: Option<&str>,
+) -> QueryResult<Vec<Conflict>> {
+    let mut q = sync_conflicts::table
+        .select(Conflict::as_select())
+        .into_boxed();
+    if let Some(v) = villages {
+        q = q.filter(sync_conflicts::village_id.eq_any(v.to_vec()));
+    }
+    if let Some(c) = commune_id {
+        q = q.filter(sync_conflicts::commune_id.eq(c.to_owned()));
+    }
+    if let Some(s) = status {
+        q = q.filter(sync_conflicts::status.eq(s.to_owned()));
+    }
+    q.order(sync_conflicts::created_at.desc())
+        .limit(500)
+        .load(conn)
+}
+
+pub fn resolve_conflict(
+    conn: &mut DbConnection,
+    id: &str,
+    resolution: &str,
+    by: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        sync_conflicts::table
+            .find(id)
+            .filter(sync_conflicts::status.eq("open")),
+    )
+    .set((
+        sync_conflicts::status.eq("resolved"),
+        sync_conflicts::resolution.eq(resolution),
+        sync_conflicts::resolved_by.eq(by),
+        sync_conflicts::resolved_at.eq(super::now()),
+    ))
+    .execute(conn)
+}
+
+// ---------------------------------------------------------------- change log
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = changes)]
+pub struct ChangeRow {
+    pub seq: i64,
+    pub tx: i64,
+    pub kind: String,
+    pub object_id: String,
+    pub op: String,
+}
+
+/// Whose changes a pull returns.
+#[derive(Clone, Debug)]
+pub enum PullScope {
+    All,
+    Commune(String),
+    Villages {
+        commune_id: Option<String>,
+        village_ids: Vec<String>,
+    },
+}
+
+/// Changes after `(tx, seq)` in the caller's scope, in commit-safe order (see the migration), with
+/// the caller's own field records but not other people's.
+pub fn changes_after(
+    conn: &mut DbConnection,
+    scope: &PullScope,
+    user_id: &str,
+    after: (i64, i64),
+    limit: i64,
+) -> QueryResult<Vec<ChangeRow>> {
+    let (tx, seq) = after;
+    let mut q = changes::table
+        .select(ChangeRow::as_select())
+        .filter(
+            changes::tx
+                .gt(tx)
+                .or(changes::tx.eq(tx).and(changes::seq.gt(seq))),
+        )
+        .filter(
+            changes::kind
+                .ne_all(vec!["assistance_record", "communication", "difficulty"])
+                .or(changes::user_id.eq(user_id.to_owned())),
+        )
+        .into_boxed();
+    match scope {
+        PullScope::All => {}
+        PullScope::Commune(c) => {
+            q = q.filter(
+                changes::commune_id
+                    .eq(c.clone())
+                    .or(changes::commune_id.is_null()),
+            );
+        }
+        PullScope::Villages {
+            commune_id,
+            village_ids,
+        } => {
+            let commune_level = changes::village_id.is_null().and(
+                changes::commune_id
+                    .is_null()
+                    .or(changes::commune_id.eq(commune_id.clone().unwrap_or_default())),
+            );
+            q = q.filter(
+                changes::village_id
+                    .eq_any(village_ids.clone())
+                    .or(commune_level),
+            );
+        }
+    }
+    if let DbConnection::Postgresql(_) = conn {
+        // Only transactions that ended before this snapshot: nothing older can still appear.
+        q = q.filter(diesel::dsl::sql::<Bool>(
+            "changes.tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        ));
+    }
+    q.order((changes::tx, changes::seq)).limit(limit).load(conn)
+}

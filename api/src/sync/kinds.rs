@@ -1,0 +1,710 @@
+//! What each record kind means: its data, its checks, and what applying it changes.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use serde::Deserialize;
+
+use super::{PushRecord, Refusal};
+use crate::auth::AuthUser;
+use crate::db::registry as reg;
+use crate::db::sync::{self as store, AssistanceItem, AssistanceRecord, Communication, Difficulty};
+use crate::db::{self, DbConnection};
+use crate::domain::{optional_text, Role, ServiceLevel};
+use crate::error::{ApiError, FieldError};
+use crate::routes::households::{
+    self as hh, CreateHousehold, CreateResident, UpdateHousehold, UpdateResident,
+};
+
+/// How far a phone's clock may run ahead of the server's.
+pub const CLOCK_SKEW: TimeDelta = TimeDelta::minutes(10);
+pub const CHANNELS: [&str; 4] = [
+    "house_visit",
+    "community_meeting",
+    "commune_office",
+    "phone_online",
+];
+pub const OUTCOMES: [&str; 4] = ["done", "assisted", "declined", "needs_follow_up"];
+pub const COMMUNICATION_CHANNELS: [&str; 7] = [
+    "loudspeaker",
+    "zalo",
+    "facebook",
+    "meeting",
+    "community_event",
+    "leaflet",
+    "other",
+];
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::BadRequest {
+                code,
+                detail,
+                errors,
+            }
+            | ApiError::Unprocessable {
+                code,
+                detail,
+                errors,
+            } => Refusal::Rejected {
+                code,
+                message: detail,
+                fields: errors,
+            },
+            ApiError::Forbidden { code, detail }
+            | ApiError::NotFound { code, detail }
+            | ApiError::Conflict { code, detail }
+            | ApiError::Unauthorized { code, detail } => Refusal::Rejected {
+                code,
+                message: detail,
+                fields: vec![],
+            },
+            other => Refusal::Db(diesel::result::Error::QueryBuilderError(
+                other.to_string().into(),
+            )),
+        }
+    }
+}
+
+fn data<T: for<'de> Deserialize<'de>>(r: &PushRecord) -> Result<T, Refusal> {
+    serde_json::from_value(r.data.clone()).map_err(|e| {
+        Refusal::reject(
+            "invalid_data",
+            format!("The {} data does not have the expected shape: {e}", r.kind),
+        )
+    })
+}
+
+/// Applies one record; returns the version the server now has.
+pub fn apply(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    device: &str,
+    id: &str,
+    r: &PushRecord,
+) -> Result<i64, Refusal> {
+    match (r.kind.as_str(), r.op.as_str()) {
+        ("assistance_record", "create") => assistance_record(conn, auth, device, id, &data(r)?).map(|_| 1),
+        ("communication", "create") => communication(conn, auth, device, id, &data(r)?).map(|_| 1),
+        ("difficulty", "create") => difficulty(conn, auth, device, id, &data(r)?).map(|_| 1),
+        ("household", "create") => Ok(hh::create_household_in(conn, auth, Some(id), &data::<CreateHousehold>(r)?)?.version),
+        ("household", "update") => {
+            let base = base_version(r)?;
+            let edit: UpdateHousehold = data(r)?;
+            match hh::update_household_in(conn, auth, id, base, &edit) {
+                Err(ApiError::PreconditionFailed { .. }) => Err(stale_household(conn, auth, id)?),
+                other => Ok(other?.version),
+            }
+        }
+        ("household", "delete") => match hh::delete_household_in(conn, auth, id, r.base_version) {
+            Err(ApiError::PreconditionFailed { .. }) => Err(stale_household(conn, auth, id)?),
+            other => other.map(|_| 0).map_err(Refusal::from),
+        },
+        ("resident", "create") => {
+            let d: ResidentData = data(r)?;
+            Ok(hh::create_resident_in(conn, auth, &d.household_id, Some(id), &d.resident)?.version)
+        }
+        ("resident", "update") => {
+            let base = base_version(r)?;
+            let edit: UpdateResident = data(r)?;
+            match hh::update_resident_in(conn, auth, id, base, &edit) {
+                Err(ApiError::PreconditionFailed { .. }) => Err(stale_resident(conn, auth, id)?),
+                other => Ok(other?.version),
+            }
+        }
+        ("resident", "delete") => match hh::delete_resident_in(conn, auth, id, r.base_version) {
+            Err(ApiError::PreconditionFailed { .. }) => Err(stale_resident(conn, auth, id)?),
+            other => other.map(|_| 0).map_err(Refusal::from),
+        },
+        ("assistance_record" | "communication" | "difficulty", _) => {
+            Err(Refusal::reject("unsupported_op", "Field records are only created; a correction is a new record that supersedes the old one."))
+        }
+        ("household" | "resident", _) => Err(Refusal::reject("unsupported_op", "Use create, update or delete.")),
+        _ => Err(Refusal::reject("unknown_kind", format!("`{}` is not a record kind.", r.kind))),
+    }
+}
+
+fn base_version(r: &PushRecord) -> Result<i64, Refusal> {
+    r.base_version.ok_or_else(|| {
+        Refusal::reject(
+            "base_version_required",
+            "An edit must say which version it was made on.",
+        )
+    })
+}
+
+fn stale_household(conn: &mut DbConnection, auth: &AuthUser, id: &str) -> Result<Refusal, Refusal> {
+    let h =
+        reg::find_household(conn, id)?.filter(|h| auth.can_read_in(&h.commune_id, &h.village_id));
+    let Some(h) = h else {
+        return Ok(Refusal::reject("household_not_found", "No such household."));
+    };
+    let server = serde_json::json!({
+        "id": h.id, "village_id": h.village_id, "hamlet": h.hamlet, "lane": h.lane, "house_number": h.house_number,
+        "head_name": h.head_name, "phone": h.phone, "version": h.version,
+    });
+    Ok(Refusal::Stale {
+        server_version: h.version,
+        server,
+    })
+}
+
+fn stale_resident(conn: &mut DbConnection, auth: &AuthUser, id: &str) -> Result<Refusal, Refusal> {
+    let r =
+        reg::find_resident(conn, id)?.filter(|r| auth.can_read_in(&r.commune_id, &r.village_id));
+    let Some(r) = r else {
+        return Ok(Refusal::reject("resident_not_found", "No such resident."));
+    };
+    let server = serde_json::json!({
+        "id": r.id, "household_id": r.household_id, "full_name": r.full_name, "birth_year": r.birth_year,
+        "sex": r.sex, "phone": r.phone, "relation_to_head": r.relation_to_head, "version": r.version,
+    });
+    Ok(Refusal::Stale {
+        server_version: r.version,
+        server,
+    })
+}
+
+/// Keeps a stale edit for review by the village leader.
+pub fn record_conflict(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    device: &str,
+    id: &str,
+    r: &PushRecord,
+    server_version: i64,
+    server: &serde_json::Value,
+) -> Result<(), ApiError> {
+    let (commune, village) = match r.kind.as_str() {
+        "household" => reg::find_household(conn, id)?.map(|h| (h.commune_id, h.village_id)),
+        _ => reg::find_resident(conn, id)?.map(|x| (x.commune_id, x.village_id)),
+    }
+    .unwrap_or_default();
+    store::insert_conflict(
+        conn,
+        &store::Conflict {
+            id: db::new_id(),
+            kind: r.kind.clone(),
+            object_id: id.to_owned(),
+            commune_id: commune.clone(),
+            village_id: village,
+            user_id: auth.id.clone(),
+            device_id: device.to_owned(),
+            base_version: r.base_version.unwrap_or(0),
+            server_version,
+            client_data: serde_json::json!({"op": r.op, "data": r.data}).to_string(),
+            server_data: server.to_string(),
+            status: "open".into(),
+            resolution: None,
+            resolved_by: None,
+            created_at: db::now(),
+            resolved_at: None,
+        },
+    )?;
+    db::audit::by_user(
+        conn,
+        auth,
+        "sync_conflict",
+        &r.kind,
+        id,
+        Some(&commune),
+        serde_json::json!({"base_version": r.base_version, "server_version": server_version}),
+    )?;
+    Ok(())
+}
+
+/// A resident created offline: the household plus the resident's fields (whose struct refuses
+/// unknown fields itself; `deny_unknown_fields` does not combine with `flatten`).
+#[derive(Deserialize)]
+struct ResidentData {
+    household_id: String,
+    #[serde(flatten)]
+    resident: CreateResident,
+}
+
+// ---------------------------------------------------------------- assistance records
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssistanceData {
+    pub household_id: String,
+    #[serde(default)]
+    pub resident_ids: Vec<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub channel: String,
+    pub items: Vec<ItemData>,
+    pub notes: Option<String>,
+    pub follow_up_on: Option<NaiveDate>,
+    pub supersedes: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemData {
+    pub service_code: String,
+    pub outcome: String,
+    pub note: Option<String>,
+}
+
+/// The local date (Asia/Ho_Chi_Minh, UTC+7 all year) of a UTC time.
+pub fn local_date(t: chrono::NaiveDateTime) -> NaiveDate {
+    (t + TimeDelta::hours(7)).date()
+}
+
+fn check_time(t: DateTime<Utc>, field: &str, errors: &mut Vec<FieldError>) {
+    let now = Utc::now();
+    if t > now + CLOCK_SKEW {
+        errors.push(FieldError::new(
+            field,
+            "in_the_future",
+            "the time is later than now",
+        ));
+    }
+    if t < DateTime::<Utc>::from_naive_utc_and_offset(
+        NaiveDate::from_ymd_opt(2020, 1, 1)
+            .unwrap_or_default()
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default(),
+        Utc,
+    ) {
+        errors.push(FieldError::new(field, "too_old", "the time is before 2020"));
+    }
+}
+
+/// Applies an assistance record; returns it.
+pub fn assistance_record(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    device: &str,
+    id: &str,
+    d: &AssistanceData,
+) -> Result<AssistanceRecord, Refusal> {
+    let household = reg::find_household(conn, &d.household_id)?
+        .filter(|h| auth.can_read_in(&h.commune_id, &h.village_id))
+        .ok_or_else(|| {
+            Refusal::reject("household_not_found", "No such household in your villages.")
+        })?;
+    auth.ensure_registry_writer(&household.commune_id, &household.village_id)?;
+    let mut errors = vec![];
+    check_time(d.occurred_at, "occurred_at", &mut errors);
+    if !CHANNELS.contains(&d.channel.as_str()) {
+        errors.push(FieldError::new(
+            "channel",
+            "unknown_channel",
+            format!("one of {}", CHANNELS.join(", ")),
+        ));
+    }
+    let living: HashSet<String> = reg::residents_of(conn, std::slice::from_ref(&household.id))?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    if d.resident_ids.len() > 30 {
+        errors.push(FieldError::new(
+            "resident_ids",
+            "too_many",
+            "at most 30 residents",
+        ));
+    }
+    let mut residents = d.resident_ids.clone();
+    residents.sort();
+    residents.dedup();
+    for (i, r) in d.resident_ids.iter().enumerate() {
+        if !living.contains(r) {
+            errors.push(FieldError::new(
+                format!("resident_ids[{i}]"),
+                "unknown_resident",
+                "not a resident of this household",
+            ));
+        }
+    }
+    if d.items.is_empty() || d.items.len() > 20 {
+        errors.push(FieldError::new(
+            "items",
+            "out_of_range",
+            "1 to 20 services per record",
+        ));
+    }
+    let mut services = vec![];
+    let mut seen = HashSet::new();
+    for (i, item) in d.items.iter().enumerate() {
+        match reg::find_service_by_code(conn, &item.service_code)?
+            .filter(|s| s.retired_at.is_none())
+        {
+            None => errors.push(FieldError::new(
+                format!("items[{i}].service_code"),
+                "unknown_service",
+                "no such service",
+            )),
+            Some(s) => {
+                if ServiceLevel::from_db(&s.level) == ServiceLevel::Person && residents.is_empty() {
+                    errors.push(FieldError::new(
+                        "resident_ids",
+                        "required",
+                        format!("say whom `{}` was done for", s.code),
+                    ));
+                }
+                services.push(s);
+            }
+        }
+        if !seen.insert(item.service_code.clone()) {
+            errors.push(FieldError::new(
+                format!("items[{i}].service_code"),
+                "repeated",
+                "each service once per record",
+            ));
+        }
+        if !OUTCOMES.contains(&item.outcome.as_str()) {
+            errors.push(FieldError::new(
+                format!("items[{i}].outcome"),
+                "unknown_outcome",
+                format!("one of {}", OUTCOMES.join(", ")),
+            ));
+        }
+        if let Err(e) = optional_text(item.note.as_deref(), &format!("items[{i}].note"), 500) {
+            errors.push(e);
+        }
+    }
+    let notes = optional_text(d.notes.as_deref(), "notes", 2000)
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    let occurred = d.occurred_at.naive_utc();
+    if let Some(f) = d.follow_up_on {
+        let day = local_date(occurred);
+        if f < day || f > day + TimeDelta::days(366) {
+            errors.push(FieldError::new(
+                "follow_up_on",
+                "out_of_range",
+                "within a year after the visit",
+            ));
+        }
+    }
+    let superseded = match &d.supersedes {
+        None => None,
+        Some(old) => match store::find_record(conn, old)? {
+            Some(o) if o.household_id == household.id && o.superseded_by.is_none() => Some(o),
+            Some(o) if o.superseded_by.is_some() => {
+                errors.push(FieldError::new(
+                    "supersedes",
+                    "already_superseded",
+                    "that record was already corrected",
+                ));
+                None
+            }
+            _ => {
+                errors.push(FieldError::new(
+                    "supersedes",
+                    "unknown_record",
+                    "no such record of this household",
+                ));
+                None
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(Refusal::invalid(errors));
+    }
+    let record = AssistanceRecord {
+        id: id.to_owned(),
+        commune_id: household.commune_id.clone(),
+        village_id: household.village_id.clone(),
+        household_id: household.id.clone(),
+        author_id: auth.id.clone(),
+        device_id: device.to_owned(),
+        occurred_at: occurred,
+        channel: d.channel.clone(),
+        notes,
+        follow_up_on: d.follow_up_on,
+        supersedes: superseded.as_ref().map(|o| o.id.clone()),
+        superseded_by: None,
+        received_at: db::now(),
+    };
+    let items: Vec<AssistanceItem> = d
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| AssistanceItem {
+            record_id: id.to_owned(),
+            position: i as i32,
+            service_code: item.service_code.clone(),
+            outcome: item.outcome.clone(),
+            note: item
+                .note
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned),
+        })
+        .collect();
+    store::insert_record(conn, &record, &items, &residents)?;
+    let mut touched: Vec<String> = d.items.iter().map(|i| i.service_code.clone()).collect();
+    if let Some(old) = &superseded {
+        if store::mark_superseded(conn, &old.id, id)? != 1 {
+            return Err(Refusal::reject(
+                "already_superseded",
+                "That record was corrected meanwhile.",
+            ));
+        }
+        touched.extend(
+            store::items_of(conn, std::slice::from_ref(&old.id))?
+                .into_iter()
+                .map(|i| i.service_code),
+        );
+        reg::record_change_by(
+            conn,
+            "assistance_record",
+            &old.id,
+            Some(&old.commune_id),
+            Some(&old.village_id),
+            "upsert",
+            Some(&old.author_id),
+        )?;
+    }
+    touched.sort();
+    touched.dedup();
+    for code in touched {
+        if let Some(service) = reg::find_service_by_code(conn, &code)? {
+            super::adoption::recompute(conn, &household, &service)?;
+        }
+    }
+    if d.channel == "house_visit" && household.last_visited_at.is_none_or(|v| v < occurred) {
+        reg::set_last_visited(conn, &household, occurred)?;
+    }
+    reg::record_change_by(
+        conn,
+        "assistance_record",
+        id,
+        Some(&record.commune_id),
+        Some(&record.village_id),
+        "upsert",
+        Some(&auth.id),
+    )?;
+    Ok(record)
+}
+
+// ---------------------------------------------------------------- communications and difficulties
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommunicationData {
+    pub village_id: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub channel: String,
+    #[serde(default)]
+    pub topics: Vec<String>,
+    pub reach: i64,
+    pub title: Option<String>,
+    pub link: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// Where a communication or difficulty belongs: a village of the author, or the author's commune.
+fn place(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    village_id: Option<&str>,
+) -> Result<(String, Option<String>), Refusal> {
+    if auth.role == Role::City {
+        return Err(Refusal::reject(
+            "role_not_allowed",
+            "City oversight does not log field activity.",
+        ));
+    }
+    match village_id {
+        Some(v) => {
+            let village = reg::find_village(conn, v)?
+                .filter(|x| auth.can_read_in(&x.commune_id, &x.id))
+                .ok_or_else(|| {
+                    Refusal::invalid(vec![FieldError::new(
+                        "village_id",
+                        "unknown_village",
+                        "no such village in your scope",
+                    )])
+                })?;
+            Ok((village.commune_id, Some(village.id)))
+        }
+        None => auth.commune_id.clone().map(|c| (c, None)).ok_or_else(|| {
+            Refusal::invalid(vec![FieldError::new(
+                "village_id",
+                "required",
+                "say which village",
+            )])
+        }),
+    }
+}
+
+fn topics(
+    conn: &mut DbConnection,
+    codes: &[String],
+    field: &str,
+    errors: &mut Vec<FieldError>,
+) -> Result<String, Refusal> {
+    if codes.len() > 20 {
+        errors.push(FieldError::new(field, "too_many", "at most 20 services"));
+    }
+    for (i, code) in codes.iter().enumerate() {
+        if reg::find_service_by_code(conn, code)?.is_none() {
+            errors.push(FieldError::new(
+                format!("{field}[{i}]"),
+                "unknown_service",
+                "no such service",
+            ));
+        }
+    }
+    Ok(serde_json::to_string(codes).unwrap_or_else(|_| "[]".into()))
+}
+
+pub fn communication(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    device: &str,
+    id: &str,
+    d: &CommunicationData,
+) -> Result<Communication, Refusal> {
+    let (commune, village) = place(conn, auth, d.village_id.as_deref())?;
+    let mut errors = vec![];
+    check_time(d.occurred_at, "occurred_at", &mut errors);
+    if !COMMUNICATION_CHANNELS.contains(&d.channel.as_str()) {
+        errors.push(FieldError::new(
+            "channel",
+            "unknown_channel",
+            format!("one of {}", COMMUNICATION_CHANNELS.join(", ")),
+        ));
+    }
+    if !(0..=1_000_000).contains(&d.reach) {
+        errors.push(FieldError::new(
+            "reach",
+            "out_of_range",
+            "between 0 and 1,000,000 people",
+        ));
+    }
+    let topics = topics(conn, &d.topics, "topics", &mut errors)?;
+    let title = optional_text(d.title.as_deref(), "title", 200)
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    let link = optional_text(d.link.as_deref(), "link", 500)
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    if link
+        .as_deref()
+        .is_some_and(|l| !(l.starts_with("https://") || l.starts_with("http://")))
+    {
+        errors.push(FieldError::new(
+            "link",
+            "invalid_link",
+            "a link starts with https://",
+        ));
+    }
+    let notes = optional_text(d.notes.as_deref(), "notes", 2000)
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    if !errors.is_empty() {
+        return Err(Refusal::invalid(errors));
+    }
+    let c = Communication {
+        id: id.to_owned(),
+        commune_id: commune,
+        village_id: village,
+        author_id: auth.id.clone(),
+        device_id: device.to_owned(),
+        occurred_at: d.occurred_at.naive_utc(),
+        channel: d.channel.clone(),
+        topics,
+        reach: d.reach as i32,
+        title,
+        link,
+        notes,
+        received_at: db::now(),
+    };
+    store::insert_communication(conn, &c)?;
+    reg::record_change_by(
+        conn,
+        "communication",
+        id,
+        Some(&c.commune_id),
+        c.village_id.as_deref(),
+        "upsert",
+        Some(&auth.id),
+    )?;
+    Ok(c)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DifficultyData {
+    pub village_id: Option<String>,
+    pub raised_at: DateTime<Utc>,
+    pub title: String,
+    pub description: String,
+    #[serde(default)]
+    pub service_codes: Vec<String>,
+}
+
+pub fn difficulty(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    device: &str,
+    id: &str,
+    d: &DifficultyData,
+) -> Result<Difficulty, Refusal> {
+    let (commune, village) = place(conn, auth, d.village_id.as_deref())?;
+    let mut errors = vec![];
+    check_time(d.raised_at, "raised_at", &mut errors);
+    let title = optional_text(Some(&d.title), "title", 200)
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    if title.is_none() && errors.iter().all(|e| e.field != "title") {
+        errors.push(FieldError::new(
+            "title",
+            "required",
+            "say what the difficulty is",
+        ));
+    }
+    let description = optional_text(Some(&d.description), "description", 4000)
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    if description.is_none() && errors.iter().all(|e| e.field != "description") {
+        errors.push(FieldError::new(
+            "description",
+            "required",
+            "describe the difficulty",
+        ));
+    }
+    let services = topics(conn, &d.service_codes, "service_codes", &mut errors)?;
+    let (Some(title), Some(description), true) = (title, description, errors.is_empty()) else {
+        return Err(Refusal::invalid(errors));
+    };
+    let now = db::now();
+    let x = Difficulty {
+        id: id.to_owned(),
+        commune_id: commune,
+        village_id: village,
+        author_id: auth.id.clone(),
+        device_id: device.to_owned(),
+        raised_at: d.raised_at.naive_utc(),
+        title,
+        description,
+        service_codes: services,
+        status: "open".into(),
+        assigned_department: None,
+        received_at: now,
+        updated_at: now,
+    };
+    store::insert_difficulty(conn, &x)?;
+    reg::record_change_by(
+        conn,
+        "difficulty",
+        id,
+        Some(&x.commune_id),
+        x.village_id.as_deref(),
+        "upsert",
+        Some(&auth.id),
+    )?;
+    Ok(x)
+}

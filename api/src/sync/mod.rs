@@ -1,0 +1,315 @@
+//! The offline sync protocol (DESIGN §4 Sync, §5).
+//!
+//! Conventions:
+//! - Every record a phone creates carries its own UUID. A push applies each record in its own savepoint
+//!   inside one transaction per batch, committed durably before the answer, so valid records are kept
+//!   even when others in the batch fail.
+//! - An applied record leaves a receipt (id, body hash) forever: the same id with the same body is a
+//!   `duplicate` and gets its original version back; the same id with another body is a `conflict`.
+//!   Rejections leave no receipt, so a record rejected for a reason that later goes away (say, its
+//!   household arriving in a later batch) can still be applied.
+//! - A household or resident edit carries the version it was based on; a stale edit never overwrites:
+//!   it becomes a `conflict` with both versions, kept for the village leader to resolve.
+//! - The pull reads the change log in commit-safe order (see the `sync` migration) and sends the latest
+//!   state of each changed object, or a tombstone.
+
+pub mod adoption;
+pub mod kinds;
+pub mod pull;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::auth::AuthUser;
+use crate::db::{self, DbConnection};
+use crate::error::{ApiError, FieldError};
+
+/// Most records in one push.
+pub const MAX_BATCH: usize = 500;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    /// Stable id of the phone's installation (1–64 characters).
+    #[schema(example = "a3f0c2e4-pwa")]
+    pub device_id: String,
+    /// Records from the outbox, oldest first (households before the visits that mention them).
+    pub records: Vec<PushRecord>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+pub struct PushRecord {
+    /// `assistance_record`, `communication`, `difficulty`, `household` or `resident`.
+    #[schema(example = "assistance_record")]
+    pub kind: String,
+    /// The record's UUID, made on the phone.
+    pub id: String,
+    /// `create`, `update` or `delete` (field records are only created).
+    #[schema(example = "create")]
+    pub op: String,
+    /// For updates and deletes of households and residents: the version the edit was made on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_version: Option<i64>,
+    /// The record itself; its shape depends on `kind` (see the API description).
+    #[schema(value_type = Object)]
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PushStatus {
+    /// Stored now.
+    Applied,
+    /// Stored before (a replay); clear it from the outbox.
+    Duplicate,
+    /// Not stored: the id was used with another body, or an edit was based on an old version.
+    Conflict,
+    /// Not stored: invalid; see `error`. Keep it aside and show the reason.
+    Rejected,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordError {
+    /// Stable code, e.g. `validation_failed`, `household_not_found`, `id_reused`, `stale_version`.
+    pub code: String,
+    /// Explanation (English); the app shows its own Vietnamese text for the code.
+    pub message: String,
+    /// Invalid fields.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PushResult {
+    /// The record's id.
+    pub id: String,
+    pub status: PushStatus,
+    /// Server version of the object (1 for field records).
+    pub version: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<RecordError>,
+    /// For a stale edit: the object as the server has it now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub server: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PushResponse {
+    /// One result per record, in the order sent.
+    pub results: Vec<PushResult>,
+}
+
+/// Why one record was not applied.
+#[derive(Debug)]
+pub enum Refusal {
+    Rejected {
+        code: &'static str,
+        message: String,
+        fields: Vec<FieldError>,
+    },
+    /// A stale edit: recorded for review; the object as the server has it.
+    Stale {
+        server_version: i64,
+        server: serde_json::Value,
+    },
+    Db(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for Refusal {
+    fn from(e: diesel::result::Error) -> Self {
+        Refusal::Db(e)
+    }
+}
+
+impl Refusal {
+    pub fn invalid(fields: Vec<FieldError>) -> Self {
+        let message = match fields.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            _ => format!("{} fields are invalid", fields.len()),
+        };
+        Refusal::Rejected {
+            code: "validation_failed",
+            message,
+            fields,
+        }
+    }
+
+    pub fn reject(code: &'static str, message: impl Into<String>) -> Self {
+        Refusal::Rejected {
+            code,
+            message: message.into(),
+            fields: vec![],
+        }
+    }
+}
+
+/// The hash that decides whether a replay is the same record: of kind, op, base version and data,
+/// with object keys sorted (serde_json's map is ordered), so key order on the phone does not matter.
+pub fn body_hash(r: &PushRecord) -> String {
+    let canonical = serde_json::json!({ "kind": r.kind, "op": r.op, "base_version": r.base_version, "data": r.data });
+    let digest = Sha256::digest(canonical.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn rejected(id: &str, code: &str, message: String, fields: Vec<FieldError>) -> PushResult {
+    PushResult {
+        id: id.to_owned(),
+        status: PushStatus::Rejected,
+        version: None,
+        error: Some(RecordError {
+            code: code.into(),
+            message,
+            fields,
+        }),
+        server: None,
+    }
+}
+
+/// The result a receipt stands for, when the same id comes again.
+fn replay_result(id: &str, receipt: &db::sync::Receipt, hash: &str) -> PushResult {
+    if receipt.body_hash != hash {
+        return PushResult {
+            id: id.to_owned(),
+            status: PushStatus::Conflict,
+            version: Some(receipt.version),
+            error: Some(RecordError {
+                code: "id_reused".into(),
+                message: "A different record was already stored with this id.".into(),
+                fields: vec![],
+            }),
+            server: None,
+        };
+    }
+    match receipt.status.as_str() {
+        "conflict" => PushResult {
+            id: id.to_owned(),
+            status: PushStatus::Conflict,
+            version: Some(receipt.version),
+            error: Some(RecordError {
+                code: "stale_version".into(),
+                message: "This edit was made on an old version; it awaits review.".into(),
+                fields: vec![],
+            }),
+            server: None,
+        },
+        _ => PushResult {
+            id: id.to_owned(),
+            status: PushStatus::Duplicate,
+            version: Some(receipt.version),
+            error: None,
+            server: None,
+        },
+    }
+}
+
+/// Applies one batch inside the caller's transaction; one result per record, in order.
+pub fn push(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    device_id: &str,
+    records: &[PushRecord],
+) -> Result<Vec<PushResult>, ApiError> {
+    let mut results = Vec::with_capacity(records.len());
+    let mut seen_in_batch = std::collections::HashSet::new();
+    for r in records {
+        let Ok(uuid) = uuid::Uuid::parse_str(&r.id) else {
+            results.push(rejected(
+                &r.id,
+                "invalid_id",
+                "The id must be a UUID made on the device.".into(),
+                vec![],
+            ));
+            continue;
+        };
+        let id = uuid.hyphenated().to_string();
+        let hash = body_hash(r);
+        if !seen_in_batch.insert(id.clone()) {
+            // The same id twice in one batch: the second is a replay of the first.
+            match db::sync::find_receipt(conn, &id)? {
+                Some(receipt) => results.push(replay_result(&id, &receipt, &hash)),
+                None => results.push(rejected(
+                    &id,
+                    "duplicate_in_batch",
+                    "The id appears twice in this batch.".into(),
+                    vec![],
+                )),
+            }
+            continue;
+        }
+        if let Some(receipt) = db::sync::find_receipt(conn, &id)? {
+            results.push(replay_result(&id, &receipt, &hash));
+            continue;
+        }
+        // Each record in its own savepoint: a failure undoes only this record.
+        let outcome = diesel::Connection::transaction::<_, Refusal, _>(conn, |conn| {
+            let version = kinds::apply(conn, auth, device_id, &id, r)?;
+            db::sync::insert_receipt(
+                conn, &id, &r.kind, &hash, version, "applied", &auth.id, device_id,
+            )?;
+            Ok(version)
+        });
+        let result = match outcome {
+            Ok(version) => PushResult {
+                id,
+                status: PushStatus::Applied,
+                version: Some(version),
+                error: None,
+                server: None,
+            },
+            Err(Refusal::Rejected {
+                code,
+                message,
+                fields,
+            }) => rejected(&id, code, message, fields),
+            Err(Refusal::Stale {
+                server_version,
+                server,
+            }) => {
+                kinds::record_conflict(conn, auth, device_id, &id, r, server_version, &server)?;
+                db::sync::insert_receipt(
+                    conn,
+                    &id,
+                    &r.kind,
+                    &hash,
+                    server_version,
+                    "conflict",
+                    &auth.id,
+                    device_id,
+                )?;
+                PushResult {
+                    id,
+                    status: PushStatus::Conflict,
+                    version: Some(server_version),
+                    error: Some(RecordError {
+                        code: "stale_version".into(),
+                        message: "This edit was made on an old version; it awaits review.".into(),
+                        fields: vec![],
+                    }),
+                    server: Some(server),
+                }
+            }
+            Err(Refusal::Db(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ))) => {
+                // Another connection stored the same record meanwhile (its transaction has committed,
+                // or this insert would still be waiting): answer as for a replay.
+                match db::sync::find_receipt(conn, &id)? {
+                    Some(receipt) => replay_result(&id, &receipt, &hash),
+                    None => rejected(
+                        &id,
+                        "already_exists",
+                        "An object with this id exists already.".into(),
+                        vec![],
+                    ),
+                }
+            }
+            Err(Refusal::Db(e)) => return Err(e.into()),
+        };
+        results.push(result);
+    }
+    Ok(results)
+}

@@ -1,0 +1,259 @@
+//! `GET /sync/pull`: everything in the caller's scope changed since a cursor.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::AuthUser;
+use crate::db::registry as reg;
+use crate::db::sync::{self as store, PullScope};
+use crate::db::{self, DbConnection};
+use crate::domain::Role;
+use crate::error::{ApiError, FieldError};
+use crate::routes::paging;
+
+pub const DEFAULT_LIMIT: i64 = 1000;
+pub const MAX_LIMIT: i64 = 5000;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PullQuery {
+    /// `cursor` of the previous pull; omit for everything.
+    pub cursor: Option<String>,
+    /// Most changes to return (1–5000, default 1000).
+    pub limit: Option<i64>,
+    /// The pulling device, for the sync-health view.
+    pub device_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Change {
+    /// `household`, `resident`, `adoption`, `service`, `assistance_record`, `communication`, `difficulty`.
+    pub kind: &'static str,
+    pub id: String,
+    /// `upsert` (store `data`) or `delete` (forget the object).
+    pub op: &'static str,
+    /// Version for edits (households and residents).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    /// The object's current state; absent for deletions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PullResponse {
+    pub changes: Vec<Change>,
+    /// Pass it to the next pull; stable across server restarts.
+    pub cursor: String,
+    /// True when more changes are waiting: pull again at once.
+    pub has_more: bool,
+}
+
+fn encode(tx: i64, seq: i64) -> String {
+    paging::encode(&format!("{tx}:{seq}"))
+}
+
+fn decode(cursor: Option<&str>) -> Result<(i64, i64), ApiError> {
+    let invalid = || {
+        ApiError::validation(vec![FieldError::new(
+            "cursor",
+            "invalid_cursor",
+            "the cursor is not one this server gave",
+        )])
+    };
+    let Some(c) = cursor.filter(|c| !c.is_empty()) else {
+        return Ok((-1, 0));
+    };
+    let q = paging::PageQuery {
+        cursor: Some(c.to_owned()),
+        limit: None,
+    };
+    let raw = q.after()?.ok_or_else(invalid)?;
+    let (tx, seq) = raw.split_once(':').ok_or_else(invalid)?;
+    Ok((
+        tx.parse().map_err(|_| invalid())?,
+        seq.parse().map_err(|_| invalid())?,
+    ))
+}
+
+fn scope(auth: &AuthUser) -> Result<PullScope, ApiError> {
+    match auth.role {
+        Role::Admin => Ok(PullScope::All),
+        Role::Chairman | Role::Department => auth
+            .commune_id
+            .clone()
+            .map(PullScope::Commune)
+            .ok_or_else(|| ApiError::Forbidden {
+                code: "no_scope",
+                detail: "No commune.".into(),
+            }),
+        Role::VillageLeader | Role::Volunteer => Ok(PullScope::Villages {
+            commune_id: auth.commune_id.clone(),
+            village_ids: auth.village_ids.clone(),
+        }),
+        Role::City => Err(ApiError::Forbidden {
+            code: "personal_data_not_allowed",
+            detail: "City oversight does not sync households.".into(),
+        }),
+    }
+}
+
+fn utc(t: chrono::NaiveDateTime) -> String {
+    paging::utc(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub fn pull(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    q: &PullQuery,
+) -> Result<PullResponse, ApiError> {
+    let scope = scope(auth)?;
+    let limit = match q.limit {
+        None => DEFAULT_LIMIT,
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "limit",
+                "out_of_range",
+                "1 to 5000",
+            )]))
+        }
+    };
+    let after = decode(q.cursor.as_deref())?;
+    let mut rows = store::changes_after(conn, &scope, &auth.id, after, limit + 1)?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let cursor = rows
+        .last()
+        .map(|r| encode(r.tx, r.seq))
+        .unwrap_or_else(|| encode(after.0, after.1));
+
+    // The latest state of each object once, in the order objects first changed.
+    let mut order: Vec<(String, String)> = vec![];
+    let mut seen = HashSet::new();
+    let mut ids: HashMap<String, Vec<String>> = HashMap::new();
+    for r in rows {
+        if seen.insert((r.kind.clone(), r.object_id.clone())) {
+            ids.entry(r.kind.clone())
+                .or_default()
+                .push(r.object_id.clone());
+            order.push((r.kind, r.object_id));
+        }
+    }
+    let personal = auth.sees_personal_data();
+    let get = |k: &str| ids.get(k).cloned().unwrap_or_default();
+    let mut objects: HashMap<(String, String), Change> = HashMap::new();
+    let mut put =
+        |kind: &'static str, id: String, version: Option<i64>, data: Option<serde_json::Value>| {
+            let op = if data.is_some() { "upsert" } else { "delete" };
+            objects.insert(
+                (kind.to_owned(), id.clone()),
+                Change {
+                    kind,
+                    id,
+                    op,
+                    version,
+                    data,
+                },
+            );
+        };
+    for h in reg::households_by_ids(conn, &get("household"))? {
+        let data = h.deleted_at.is_none().then(|| serde_json::json!({
+            "village_id": h.village_id, "hamlet": h.hamlet, "lane": h.lane, "house_number": h.house_number,
+            "head_name": personal.then_some(&h.head_name), "phone": if personal { h.phone.as_ref() } else { None },
+            "last_visited_at": h.last_visited_at.map(utc), "consent_at": h.consent_at.map(utc),
+        }));
+        put("household", h.id, Some(h.version), data);
+    }
+    for r in reg::residents_by_ids(conn, &get("resident"))? {
+        let data = r.deleted_at.is_none().then(|| serde_json::json!({
+            "household_id": r.household_id, "full_name": personal.then_some(&r.full_name), "birth_year": r.birth_year,
+            "sex": r.sex, "phone": if personal { r.phone.as_ref() } else { None }, "relation_to_head": r.relation_to_head,
+        }));
+        put("resident", r.id, Some(r.version), data);
+    }
+    for a in reg::adoptions_by_ids(conn, &get("adoption"))? {
+        let data = serde_json::json!({
+            "household_id": a.household_id, "resident_id": a.resident_id, "service_code": a.service_code,
+            "status": a.status, "status_on": a.status_on, "source": a.source,
+        });
+        put("adoption", a.id, None, Some(data));
+    }
+    for s in reg::services_by_ids(conn, &get("service"))? {
+        let data = serde_json::json!({
+            "code": s.code, "name_vi": s.name_vi, "name_en": s.name_en, "department": s.department, "level": s.level,
+            "min_age": s.min_age, "sort_order": s.sort_order, "retired": s.retired_at.is_some(),
+        });
+        put("service", s.id, None, Some(data));
+    }
+    let record_ids = get("assistance_record");
+    if !record_ids.is_empty() {
+        let mut items: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
+        for i in store::items_of(conn, &record_ids)? {
+            items.entry(i.record_id.clone()).or_default().push(serde_json::json!({"service_code": i.service_code, "outcome": i.outcome, "note": i.note}));
+        }
+        let mut helped: HashMap<String, Vec<String>> = HashMap::new();
+        for (record, resident) in store::residents_of_records(conn, &record_ids)? {
+            helped.entry(record).or_default().push(resident);
+        }
+        for r in store::records_by_ids(conn, &record_ids)? {
+            let data = serde_json::json!({
+                "household_id": r.household_id, "resident_ids": helped.remove(&r.id).unwrap_or_default(),
+                "occurred_at": utc(r.occurred_at), "channel": r.channel, "items": items.remove(&r.id).unwrap_or_default(),
+                "notes": r.notes, "follow_up_on": r.follow_up_on, "supersedes": r.supersedes, "superseded_by": r.superseded_by,
+            });
+            put("assistance_record", r.id, None, Some(data));
+        }
+    }
+    for c in store::communications_by_ids(conn, &get("communication"))? {
+        let topics: serde_json::Value = serde_json::from_str(&c.topics).unwrap_or_default();
+        let data = serde_json::json!({
+            "village_id": c.village_id, "occurred_at": utc(c.occurred_at), "channel": c.channel, "topics": topics,
+            "reach": c.reach, "title": c.title, "link": c.link, "notes": c.notes,
+        });
+        put("communication", c.id, None, Some(data));
+    }
+    for d in store::difficulties_by_ids(conn, &get("difficulty"))? {
+        let services: serde_json::Value =
+            serde_json::from_str(&d.service_codes).unwrap_or_default();
+        let data = serde_json::json!({
+            "village_id": d.village_id, "raised_at": utc(d.raised_at), "title": d.title, "description": d.description,
+            "service_codes": services, "status": d.status, "assigned_department": d.assigned_department,
+        });
+        put("difficulty", d.id, None, Some(data));
+    }
+    let changes: Vec<Change> = order
+        .into_iter()
+        .filter_map(|k| objects.remove(&k))
+        .collect();
+
+    if let Some(device) = q
+        .device_id
+        .as_deref()
+        .filter(|d| !d.is_empty() && d.len() <= 64)
+    {
+        store::touch_device(conn, device, &auth.id, auth.commune_id.as_deref(), None)?;
+    }
+    let personal_rows = changes
+        .iter()
+        .filter(|c| c.kind == "household" || c.kind == "resident")
+        .count();
+    if personal && personal_rows > 0 {
+        db::audit::by_user(
+            conn,
+            auth,
+            "personal_data_synced",
+            "sync",
+            q.device_id.as_deref().unwrap_or("unknown"),
+            auth.commune_id.as_deref(),
+            serde_json::json!({"households_and_residents": personal_rows}),
+        )?;
+    }
+    Ok(PullResponse {
+        changes,
+        cursor,
+        has_more,
+    })
+}

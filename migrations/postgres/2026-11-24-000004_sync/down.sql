@@ -1,0 +1,11 @@
+DROP TABLE sync_conflicts;
+DROP TABLE difficulties;
+DROP TABLE communications;
+DROP TABLE assistance_residents;
+DROP TABLE assistance_items;
+DROP TABLE assistance_records;
+DROP TABLE sync_receipts;
+DROP TABLE devices;
+DROP INDEX changes_tx_idx;
+ALTER TABLE changes DROP COLUMN user_id;
+ALTER TABLE changes DROP COLUMN tx;

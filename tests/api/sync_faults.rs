@@ -1,0 +1,1 @@
+//! Sync under faults: filled in by the fault-injection work.
