@@ -500,6 +500,7 @@ async fn a_deleted_household_disappears_and_leaves_tombstones_for_sync(app: Test
     );
     use tungnha::db::schema::changes::dsl as c;
     let ops: Vec<(String, String)> = c::changes
+        .filter(c::kind.eq_any(["household", "resident"]))
         .select((c::kind, c::op))
         .order(c::seq)
         .load(&mut app.conn())

@@ -1,1 +1,699 @@
+use reqwest::Method;
+use serde_json::{json, Value};
+
 use crate::both_backends;
+use crate::helpers::{assert_problem, Fixture, TestApp};
+
+both_backends!(
+    a_visit_is_applied_once_and_a_replay_is_a_duplicate,
+    the_same_id_with_another_body_is_a_conflict,
+    a_bad_record_does_not_stop_the_good_ones,
+    concurrent_pushes_of_the_same_records_store_them_once,
+    a_stale_household_edit_waits_for_the_village_leader,
+    a_superseding_record_recomputes_the_ledger,
+    households_made_offline_can_be_visited_in_the_same_batch,
+    pull_sends_the_village_and_nothing_else_then_only_what_changed,
+    pull_pages_with_has_more_and_sends_tombstones,
+    records_outside_scope_or_time_are_rejected_with_reasons,
+    oversized_batches_and_bad_device_ids_are_refused_whole,
+    leaders_see_which_devices_synced,
+);
+
+async fn body(res: reqwest::Response) -> Value {
+    res.json().await.expect("json")
+}
+
+fn id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+async fn push(app: &TestApp, token: &str, device: &str, records: Value) -> Value {
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(token),
+            Some(&json!({"device_id": device, "records": records})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    body(res).await
+}
+
+fn statuses(res: &Value) -> Vec<String> {
+    res["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["status"].as_str().expect("status").to_owned())
+        .collect()
+}
+
+fn visit(record_id: &str, household: &str, residents: &[&str], outcome: &str) -> Value {
+    json!({"kind": "assistance_record", "id": record_id, "op": "create", "data": {
+        "household_id": household, "resident_ids": residents, "occurred_at": "2026-11-20T03:00:00Z",
+        "channel": "house_visit", "items": [{"service_code": "vneid_level2", "outcome": outcome, "note": "Đã cài VNeID"}],
+        "notes": "Bà cụ cần con cháu nhắc mật khẩu",
+    }})
+}
+
+/// A household of village v1 with two residents; returns (household, [Đức, Hoa]).
+async fn household(app: &TestApp, f: &Fixture) -> (String, Vec<String>) {
+    let res = app.send(Method::POST, "/api/v1/households", Some(&f.leader.token), Some(&json!({
+        "village_id": f.v1, "head_name": "Nguyễn Văn Đức",
+        "residents": [{"full_name": "Nguyễn Văn Đức", "birth_year": 1958}, {"full_name": "Nguyễn Thị Hoa", "birth_year": 1962}],
+    }))).await;
+    let h = body(res).await;
+    let residents = h["residents"]
+        .as_array()
+        .expect("r")
+        .iter()
+        .map(|r| r["id"].as_str().expect("id").to_owned())
+        .collect();
+    (h["id"].as_str().expect("id").to_owned(), residents)
+}
+
+async fn ledger(app: &TestApp, token: &str, household: &str) -> Vec<(String, String, String)> {
+    let l = body(
+        app.get_authed(&format!("/api/v1/households/{household}/adoption"), token)
+            .await,
+    )
+    .await;
+    let mut v: Vec<(String, String, String)> = l["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| {
+            (
+                e["resident_id"].as_str().unwrap_or("").to_owned(),
+                e["service_code"].as_str().expect("s").to_owned(),
+                e["status"].as_str().expect("st").to_owned(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn count(app: &TestApp, table: &str) -> i64 {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+        .get_result::<N>(&mut app.conn())
+        .expect("count")
+        .n
+}
+
+async fn a_visit_is_applied_once_and_a_replay_is_a_duplicate(app: TestApp) {
+    let f = app.fixture().await;
+    let (h, r) = household(&app, &f).await;
+    let batch = json!([
+        visit(&id(), &h, &[&r[0]], "done"),
+        visit(&id(), &h, &[&r[1]], "assisted")
+    ]);
+    let first = push(&app, &f.volunteer.token, "phone-1", batch.clone()).await;
+    assert_eq!(statuses(&first), ["applied", "applied"]);
+    assert_eq!(first["results"][0]["version"], 1);
+    // The reply was lost; the phone sends the whole batch again.
+    let again = push(&app, &f.volunteer.token, "phone-1", batch).await;
+    assert_eq!(statuses(&again), ["duplicate", "duplicate"]);
+    assert_eq!(count(&app, "assistance_records"), 2);
+    assert_eq!(count(&app, "assistance_items"), 2);
+    assert_eq!(
+        ledger(&app, &f.leader.token, &h).await,
+        vec![
+            (r[0].clone(), "vneid_level2".into(), "done".into()),
+            (r[1].clone(), "vneid_level2".into(), "assisted".into()),
+        ]
+        .into_iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect::<Vec<_>>()
+    );
+    let hh = body(
+        app.get_authed(&format!("/api/v1/households/{h}"), &f.leader.token)
+            .await,
+    )
+    .await;
+    assert_eq!(hh["last_visited_at"], "2026-11-20T03:00:00Z");
+}
+
+async fn the_same_id_with_another_body_is_a_conflict(app: TestApp) {
+    let f = app.fixture().await;
+    let (h, r) = household(&app, &f).await;
+    let rid = id();
+    assert_eq!(
+        statuses(
+            &push(
+                &app,
+                &f.volunteer.token,
+                "p",
+                json!([visit(&rid, &h, &[&r[0]], "done")])
+            )
+            .await
+        ),
+        ["applied"]
+    );
+    let other = push(
+        &app,
+        &f.volunteer.token,
+        "p",
+        json!([visit(&rid, &h, &[&r[0]], "declined")]),
+    )
+    .await;
+    assert_eq!(statuses(&other), ["conflict"]);
+    assert_eq!(other["results"][0]["error"]["code"], "id_reused");
+    assert_eq!(
+        ledger(&app, &f.leader.token, &h).await[0].2,
+        "done",
+        "the stored record is untouched"
+    );
+    // Key order inside data does not make a different body.
+    let mut reordered = visit(&rid, &h, &[&r[0]], "done");
+    let data = reordered["data"].as_object().expect("obj").clone();
+    let mut flipped = serde_json::Map::new();
+    for (k, v) in data.into_iter().rev() {
+        flipped.insert(k, v);
+    }
+    reordered["data"] = Value::Object(flipped);
+    assert_eq!(
+        statuses(&push(&app, &f.volunteer.token, "p", json!([reordered])).await),
+        ["duplicate"]
+    );
+}
+
+async fn a_bad_record_does_not_stop_the_good_ones(app: TestApp) {
+    let f = app.fixture().await;
+    let (h, r) = household(&app, &f).await;
+    let good1 = id();
+    let good2 = id();
+    let mut bad = visit(&id(), &h, &[&r[0]], "done");
+    bad["data"]["items"][0]["service_code"] = json!("no_such_service");
+    bad["data"]["channel"] = json!("pigeon");
+    let res = push(&app, &f.volunteer.token, "p", json!([visit(&good1, &h, &[&r[0]], "done"), bad, {"kind": "telegram", "id": id(), "op": "create", "data": {}}, {"kind": "assistance_record", "id": "not-a-uuid", "op": "create", "data": {}}, visit(&good2, &h, &[&r[1]], "done")])).await;
+    assert_eq!(
+        statuses(&res),
+        ["applied", "rejected", "rejected", "rejected", "applied"]
+    );
+    let fields: Vec<&str> = res["results"][1]["error"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .map(|e| e["field"].as_str().expect("f"))
+        .collect();
+    assert!(
+        fields.contains(&"channel") && fields.contains(&"items[0].service_code"),
+        "{fields:?}"
+    );
+    assert_eq!(res["results"][2]["error"]["code"], "unknown_kind");
+    assert_eq!(res["results"][3]["error"]["code"], "invalid_id");
+    assert_eq!(count(&app, "assistance_records"), 2);
+}
+
+async fn concurrent_pushes_of_the_same_records_store_them_once(app: TestApp) {
+    let f = app.fixture().await;
+    let (h, r) = household(&app, &f).await;
+    let records: Vec<Value> = (0..40)
+        .map(|i| {
+            visit(
+                &id(),
+                &h,
+                &[&r[i % 2]],
+                if i % 3 == 0 { "done" } else { "assisted" },
+            )
+        })
+        .collect();
+    let batch = json!(records);
+    let (a, b) = tokio::join!(
+        push(&app, &f.volunteer.token, "phone-a", batch.clone()),
+        push(&app, &f.volunteer.token, "phone-b", batch.clone()),
+    );
+    for i in 0..40 {
+        let pair = (
+            a["results"][i]["status"].as_str().expect("s"),
+            b["results"][i]["status"].as_str().expect("s"),
+        );
+        assert!(
+            matches!(
+                pair,
+                ("applied", "duplicate") | ("duplicate", "applied") | ("applied", "applied")
+            ),
+            "{pair:?}"
+        );
+    }
+    assert_eq!(count(&app, "assistance_records"), 40);
+    assert_eq!(count(&app, "assistance_items"), 40);
+    assert_eq!(
+        count(&app, "sync_receipts"),
+        40,
+        "one receipt per record, none twice"
+    );
+}
+
+async fn a_stale_household_edit_waits_for_the_village_leader(app: TestApp) {
+    let f = app.fixture().await;
+    let (h, _) = household(&app, &f).await;
+    // Two phones start from version 1; the first edit wins.
+    let edit = |lane: &str| json!({"kind": "household", "id": h, "op": "update", "base_version": 1, "data": {"lane": lane}});
+    assert_eq!(
+        statuses(&push(&app, &f.volunteer.token, "p1", json!([edit("Ngõ 5")])).await),
+        ["applied"]
+    );
+    let stale = push(&app, &f.leader.token, "p2", json!([edit("Ngõ 7")])).await;
+    assert_eq!(statuses(&stale), ["conflict"], "{stale}");
+    assert_eq!(stale["results"][0]["server"]["lane"], "Ngõ 5");
+    assert_eq!(stale["results"][0]["version"], 2);
+    let now = body(
+        app.get_authed(&format!("/api/v1/households/{h}"), &f.leader.token)
+            .await,
+    )
+    .await;
+    assert_eq!(now["lane"], "Ngõ 5", "never a silent overwrite");
+    // Replaying the stale edit does not file it twice.
+    assert_eq!(
+        statuses(&push(&app, &f.leader.token, "p2", json!([edit("Ngõ 7")])).await),
+        ["conflict"]
+    );
+
+    let conflicts = body(app.get_authed("/api/v1/conflicts", &f.leader.token).await).await;
+    let items = conflicts["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["client"]["data"]["lane"], "Ngõ 7");
+    assert_eq!(items[0]["server"]["lane"], "Ngõ 5");
+    assert_problem(
+        app.get_authed("/api/v1/conflicts", &f.volunteer.token)
+            .await,
+        403,
+        "role_not_allowed",
+    )
+    .await;
+    assert_eq!(
+        body(
+            app.get_authed("/api/v1/conflicts", &f.other_leader.token)
+                .await
+        )
+        .await["items"],
+        json!([])
+    );
+
+    let path = format!(
+        "/api/v1/conflicts/{}/resolve",
+        items[0]["id"].as_str().expect("id")
+    );
+    let res = app
+        .send(
+            Method::POST,
+            &path,
+            Some(&f.leader.token),
+            Some(&json!({"resolution": "apply_client"})),
+        )
+        .await;
+    assert_eq!(body(res).await["status"], "resolved");
+    let now = body(
+        app.get_authed(&format!("/api/v1/households/{h}"), &f.leader.token)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (now["lane"].as_str(), now["version"].as_i64()),
+        (Some("Ngõ 7"), Some(3))
+    );
+    assert_problem(
+        app.send(
+            Method::POST,
+            &path,
+            Some(&f.leader.token),
+            Some(&json!({"resolution": "keep_server"})),
+        )
+        .await,
+        409,
+        "already_resolved",
+    )
+    .await;
+    assert_eq!(
+        body(app.get_authed("/api/v1/conflicts", &f.leader.token).await).await["items"],
+        json!([])
+    );
+}
+
+async fn a_superseding_record_recomputes_the_ledger(app: TestApp) {
+    let f = app.fixture().await;
+    let (h, r) = household(&app, &f).await;
+    let wrong = id();
+    push(
+        &app,
+        &f.volunteer.token,
+        "p",
+        json!([visit(&wrong, &h, &[&r[1]], "done")]),
+    )
+    .await;
+    assert_eq!(
+        ledger(&app, &f.leader.token, &h).await,
+        [(r[1].clone(), "vneid_level2".into(), "done".into())]
+    );
+    // It was Đức, not Hoa, and he declined: a correction supersedes the record.
+    let mut fix = visit(&id(), &h, &[&r[0]], "declined");
+    fix["data"]["supersedes"] = json!(wrong);
+    assert_eq!(
+        statuses(&push(&app, &f.volunteer.token, "p", json!([fix.clone()])).await),
+        ["applied"]
+    );
+    assert_eq!(
+        ledger(&app, &f.leader.token, &h).await,
+        [
+            (r[0].clone(), "vneid_level2".into(), "declined".into()),
+            (r[1].clone(), "vneid_level2".into(), "unknown".into()),
+        ]
+    );
+    let mut again = visit(&id(), &h, &[&r[0]], "done");
+    again["data"]["supersedes"] = json!(wrong);
+    let res = push(&app, &f.volunteer.token, "p", json!([again])).await;
+    assert_eq!(
+        res["results"][0]["error"]["fields"][0]["code"],
+        "already_superseded"
+    );
+    let list = body(
+        app.get_authed(
+            &format!(
+                "/api/v1/households?missing_service=vneid_level2&village_id={}",
+                f.v1
+            ),
+            &f.leader.token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        list["items"].as_array().expect("items").len(),
+        1,
+        "nobody is done: the household is still on the follow-up list"
+    );
+}
+
+async fn households_made_offline_can_be_visited_in_the_same_batch(app: TestApp) {
+    let f = app.fixture().await;
+    let (h, r) = (id(), id());
+    let batch = json!([
+        {"kind": "household", "id": h, "op": "create", "data": {"village_id": f.v1, "head_name": "Lê Văn Mới", "lane": "Ngõ 9"}},
+        {"kind": "resident", "id": r, "op": "create", "data": {"household_id": h, "full_name": "Lê Văn Mới", "birth_year": 1970}},
+        visit(&id(), &h, &[&r], "done"),
+    ]);
+    let first = push(&app, &f.volunteer.token, "p", batch.clone()).await;
+    assert_eq!(
+        statuses(&first),
+        ["applied", "applied", "applied"],
+        "{first}"
+    );
+    assert_eq!(
+        statuses(&push(&app, &f.volunteer.token, "p", batch).await),
+        ["duplicate", "duplicate", "duplicate"]
+    );
+    let hh = body(
+        app.get_authed(&format!("/api/v1/households/{h}"), &f.leader.token)
+            .await,
+    )
+    .await;
+    assert_eq!(hh["head_name"], "Lê Văn Mới");
+    assert_eq!(hh["residents"][0]["id"], r.as_str());
+    assert_eq!(
+        ledger(&app, &f.leader.token, &h).await,
+        [(r.clone(), "vneid_level2".into(), "done".into())]
+    );
+}
+
+async fn pull_all(
+    app: &TestApp,
+    token: &str,
+    cursor: Option<&str>,
+    limit: u32,
+) -> (Vec<Value>, String, usize) {
+    app.settle().await;
+    let mut changes = vec![];
+    let mut cursor = cursor.map(str::to_owned);
+    let mut pages = 0;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("/api/v1/sync/pull?limit={limit}&device_id=phone-1&cursor={c}"),
+            None => format!("/api/v1/sync/pull?limit={limit}&device_id=phone-1"),
+        };
+        let page = body(app.get_authed(&url, token).await).await;
+        pages += 1;
+        changes.extend(page["changes"].as_array().expect("changes").iter().cloned());
+        cursor = Some(page["cursor"].as_str().expect("cursor").to_owned());
+        if !page["has_more"].as_bool().expect("has_more") {
+            break;
+        }
+    }
+    (changes, cursor.unwrap_or_default(), pages)
+}
+
+async fn pull_sends_the_village_and_nothing_else_then_only_what_changed(app: TestApp) {
+    let f = app.fixture().await;
+    let (h, r) = household(&app, &f).await;
+    app.send(
+        Method::POST,
+        "/api/v1/households",
+        Some(&f.volunteer_v2.token),
+        Some(&json!({"village_id": f.v2, "head_name": "Hộ Thôn Hai"})),
+    )
+    .await;
+    push(&app, &f.volunteer_v2.token, "v2", json!([{"kind": "communication", "id": id(), "op": "create", "data": {
+        "village_id": f.v2, "occurred_at": "2026-11-20T01:00:00Z", "channel": "loudspeaker", "topics": ["vneid_level2"], "reach": 300}}])).await;
+    let (changes, cursor, _) = pull_all(&app, &f.volunteer.token, None, 1000).await;
+    let kinds = |c: &[Value], k: &str| c.iter().filter(|x| x["kind"] == k).count();
+    assert_eq!(kinds(&changes, "household"), 1);
+    assert_eq!(kinds(&changes, "resident"), 2);
+    assert_eq!(kinds(&changes, "service"), 16, "the catalogue");
+    assert_eq!(
+        kinds(&changes, "communication"),
+        0,
+        "other people's records stay theirs"
+    );
+    let text = serde_json::to_string(&changes).expect("json");
+    assert!(
+        text.contains("Nguyễn Thị Hoa") && !text.contains("Hộ Thôn Hai"),
+        "only the own village"
+    );
+
+    let (nothing, same, _) = pull_all(&app, &f.volunteer.token, Some(&cursor), 1000).await;
+    assert!(nothing.is_empty());
+    assert_eq!(same, cursor, "an empty pull keeps the cursor");
+
+    let rec = id();
+    push(
+        &app,
+        &f.volunteer.token,
+        "phone-1",
+        json!([visit(&rec, &h, &[&r[0]], "done")]),
+    )
+    .await;
+    let (delta, _, _) = pull_all(&app, &f.volunteer.token, Some(&cursor), 1000).await;
+    let mut kinds_seen: Vec<&str> = delta
+        .iter()
+        .map(|c| c["kind"].as_str().expect("k"))
+        .collect();
+    kinds_seen.sort();
+    assert_eq!(
+        kinds_seen,
+        ["adoption", "assistance_record", "household"],
+        "the visit, its ledger entry and the visit date"
+    );
+    let record = delta
+        .iter()
+        .find(|c| c["kind"] == "assistance_record")
+        .expect("record");
+    assert_eq!(record["id"], rec.as_str());
+    assert_eq!(record["data"]["items"][0]["outcome"], "done");
+    // The leader pulls the village but not the volunteer's own records.
+    let (leader_view, _, _) = pull_all(&app, &f.leader.token, None, 1000).await;
+    assert_eq!(kinds(&leader_view, "assistance_record"), 0);
+    assert_eq!(kinds(&leader_view, "adoption"), 1);
+    let thanh_pho = app.insert_user("thanh.pho", "city", None, None, &[]);
+    let city = app.account(thanh_pho, "thanh.pho").await;
+    assert_problem(
+        app.get_authed("/api/v1/sync/pull", &city.token).await,
+        403,
+        "personal_data_not_allowed",
+    )
+    .await;
+    assert_problem(
+        app.get_authed("/api/v1/sync/pull?cursor=bogus", &f.volunteer.token)
+            .await,
+        400,
+        "validation_failed",
+    )
+    .await;
+}
+
+async fn pull_pages_with_has_more_and_sends_tombstones(app: TestApp) {
+    let f = app.fixture().await;
+    for i in 0..5 {
+        app.send(
+            Method::POST,
+            "/api/v1/households",
+            Some(&f.leader.token),
+            Some(&json!({"village_id": f.v1, "head_name": format!("Hộ số {i}")})),
+        )
+        .await;
+    }
+    let (all, cursor, pages) = pull_all(&app, &f.volunteer.token, None, 4).await;
+    assert!(pages >= 6, "{pages} pages of 4");
+    let households: Vec<&Value> = all.iter().filter(|c| c["kind"] == "household").collect();
+    assert_eq!(households.len(), 5);
+    let gone = households[0]["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        app.send(
+            Method::DELETE,
+            &format!("/api/v1/households/{gone}"),
+            Some(&f.leader.token),
+            None
+        )
+        .await
+        .status(),
+        204
+    );
+    let (delta, _, _) = pull_all(&app, &f.volunteer.token, Some(&cursor), 4).await;
+    assert_eq!(
+        delta,
+        [json!({"kind": "household", "id": gone, "op": "delete", "version": 2})]
+    );
+}
+
+async fn records_outside_scope_or_time_are_rejected_with_reasons(app: TestApp) {
+    let f = app.fixture().await;
+    let (h, r) = household(&app, &f).await;
+    let mut future = visit(&id(), &h, &[&r[0]], "done");
+    future["data"]["occurred_at"] =
+        json!((chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339());
+    let mut stranger = visit(&id(), &h, &["0193aaaa-0000-7000-8000-000000000000"], "done");
+    stranger["data"]["follow_up_on"] = json!("2020-01-01");
+    let mut extra = visit(&id(), &h, &[&r[0]], "done");
+    extra["data"]["mood"] = json!("happy");
+    let res = push(
+        &app,
+        &f.volunteer.token,
+        "p",
+        json!([future, stranger, extra]),
+    )
+    .await;
+    assert_eq!(statuses(&res), ["rejected", "rejected", "rejected"]);
+    assert_eq!(
+        res["results"][0]["error"]["fields"][0]["code"],
+        "in_the_future"
+    );
+    let codes: Vec<&str> = res["results"][1]["error"]["fields"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .map(|e| e["code"].as_str().expect("c"))
+        .collect();
+    assert!(
+        codes.contains(&"unknown_resident") && codes.contains(&"out_of_range"),
+        "{codes:?}"
+    );
+    assert_eq!(res["results"][2]["error"]["code"], "invalid_data");
+    // A household of another village is as good as absent; another commune's too.
+    let res = push(
+        &app,
+        &f.volunteer_v2.token,
+        "p",
+        json!([visit(&id(), &h, &[&r[0]], "done")]),
+    )
+    .await;
+    assert_eq!(res["results"][0]["error"]["code"], "household_not_found");
+    let res = push(
+        &app,
+        &f.other_leader.token,
+        "p",
+        json!([visit(&id(), &h, &[&r[0]], "done")]),
+    )
+    .await;
+    assert_eq!(res["results"][0]["error"]["code"], "household_not_found");
+    assert_eq!(count(&app, "assistance_records"), 0);
+    // Rejections leave no receipt: once the problem is gone, the same record goes through.
+    let late = visit(&id(), &h, &[&r[0]], "done");
+    let res = push(&app, &f.volunteer_v2.token, "p", json!([late.clone()])).await;
+    assert_eq!(statuses(&res), ["rejected"]);
+    assert_eq!(
+        statuses(&push(&app, &f.volunteer.token, "p", json!([late])).await),
+        ["applied"]
+    );
+}
+
+async fn oversized_batches_and_bad_device_ids_are_refused_whole(app: TestApp) {
+    let f = app.fixture().await;
+    let many: Vec<Value> = (0..501)
+        .map(|_| json!({"kind": "difficulty", "id": id(), "op": "create", "data": {}}))
+        .collect();
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(&f.volunteer.token),
+            Some(&json!({"device_id": "p", "records": many})),
+        )
+        .await;
+    assert_problem(res, 413, "payload_too_large").await;
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(&f.volunteer.token),
+            Some(&json!({"device_id": "", "records": []})),
+        )
+        .await;
+    assert_problem(res, 400, "validation_failed").await;
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/sync/push",
+            None,
+            Some(&json!({"device_id": "p", "records": []})),
+        )
+        .await;
+    assert_problem(res, 401, "missing_token").await;
+    assert_eq!(count(&app, "difficulties"), 0);
+}
+
+async fn leaders_see_which_devices_synced(app: TestApp) {
+    let f = app.fixture().await;
+    let (h, r) = household(&app, &f).await;
+    let mut bad = visit(&id(), &h, &[&r[0]], "done");
+    bad["data"]["channel"] = json!("pigeon");
+    push(
+        &app,
+        &f.volunteer.token,
+        "lan-phone",
+        json!([visit(&id(), &h, &[&r[0]], "done"), bad]),
+    )
+    .await;
+    app.get_authed("/api/v1/sync/pull?device_id=lan-phone", &f.volunteer.token)
+        .await;
+    push(&app, &f.other_leader.token, "elsewhere", json!([])).await;
+    let devices = body(app.get_authed("/api/v1/devices", &f.leader.token).await).await;
+    let items = devices["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{devices}");
+    assert_eq!(items[0]["device_id"], "lan-phone");
+    assert_eq!(items[0]["username"], "tinh.nguyen");
+    assert_eq!(
+        (
+            items[0]["records_applied"].as_i64(),
+            items[0]["records_rejected"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(items[0]["last_error"], "validation_failed");
+    assert!(items[0]["last_pull_at"].is_string());
+    assert_problem(
+        app.get_authed("/api/v1/devices", &f.volunteer.token).await,
+        403,
+        "role_not_allowed",
+    )
+    .await;
+    let all = body(app.get_authed("/api/v1/devices", &f.admin.token).await).await;
+    assert_eq!(all["items"].as_array().expect("items").len(), 2);
+}

@@ -882,7 +882,7 @@ pub fn create_household(
     conn: &mut DbConnection,
     d: &HouseholdDraft<'_>,
 ) -> QueryResult<(String, Vec<String>)> {
-    let id = super::new_id();
+    let id = d.id.map(str::to_owned).unwrap_or_else(super::new_id);
     let now = super::now();
     let names: Vec<String> = d.residents.iter().map(|r| r.full_name.to_owned()).collect();
     let key = household_search_key(

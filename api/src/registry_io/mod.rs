@@ -22,7 +22,6 @@ mod detect;
 mod export;
 mod fields;
 mod import;
-mod inflate;
 mod xlsx_rows;
 mod zip_guard;
 

@@ -719,6 +719,7 @@ fn xlsx_declaring_huge_parts_is_refused_before_decompression() {
     bytes[cd + 24..cd + 28].copy_from_slice(&(1u32 << 30).to_le_bytes());
     let err = parse(&bytes, ImportFormat::Xlsx, YEAR).expect_err("refused");
     assert!(matches!(err, ImportError::Unreadable(_)), "{err:?}");
+    assert!(err.to_string().contains("too large"), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -822,10 +823,22 @@ fn garbage_never_panics() {
         }
         parse_anything(&bad);
     }
-    // The DEFLATE decoder on noise, and on a real stream with bytes changed.
-    for _ in 0..2_000 {
+    // Noise as the compressed data of a part, declared small and large.
+    for round in 0..200 {
         let len = (noise.next() % 512) as usize;
-        let _ = super::inflate::inflate(&noise.bytes(len, &[]), 1 << 20, &mut |_| {});
+        let data = noise.bytes(len, &[]);
+        let part = ZipPart {
+            name: if round % 2 == 0 {
+                "xl/worksheets/sheet1.xml"
+            } else {
+                "xl/media/x.bin"
+            },
+            method: 8,
+            data: &data,
+            crc: noise.next() as u32,
+            declared_size: (noise.next() % (1 << 20)) as u32,
+        };
+        parse_anything(&workbook_with(&[part]));
     }
     // A ZIP signature followed by noise.
     let mut fake = b"PK\x03\x04".to_vec();
@@ -881,27 +894,56 @@ fn crc32(data: &[u8]) -> u32 {
     !crc
 }
 
-/// A ZIP archive of uncompressed entries.
-fn stored_zip(entries: &[(&str, &str)]) -> Vec<u8> {
+/// One entry of a hand-made ZIP archive: `data` is written as is, with the declared sizes.
+#[derive(Clone, Copy)]
+struct ZipPart<'a> {
+    name: &'a str,
+    /// 0 stored, 8 deflated.
+    method: u16,
+    data: &'a [u8],
+    crc: u32,
+    declared_size: u32,
+}
+
+impl<'a> ZipPart<'a> {
+    fn stored(name: &'a str, data: &'a str) -> Self {
+        ZipPart {
+            name,
+            method: 0,
+            data: data.as_bytes(),
+            crc: crc32(data.as_bytes()),
+            declared_size: data.len() as u32,
+        }
+    }
+}
+
+/// A ZIP archive of the given entries, local and central headers saying the same.
+fn zip_of(entries: &[ZipPart<'_>]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut central = Vec::new();
-    for (name, data) in entries {
-        let (name, data) = (name.as_bytes(), data.as_bytes());
-        let crc = crc32(data).to_le_bytes();
-        let size = (data.len() as u32).to_le_bytes();
+    for part in entries {
+        let name = part.name.as_bytes();
+        let method = part.method.to_le_bytes();
+        let crc = part.crc.to_le_bytes();
+        let compressed = (part.data.len() as u32).to_le_bytes();
+        let size = part.declared_size.to_le_bytes();
         let name_len = (name.len() as u16).to_le_bytes();
         let offset = (out.len() as u32).to_le_bytes();
-        out.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+        out.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00");
+        out.extend_from_slice(&method);
+        out.extend_from_slice(&[0; 4]);
         out.extend_from_slice(&crc);
-        out.extend_from_slice(&size);
+        out.extend_from_slice(&compressed);
         out.extend_from_slice(&size);
         out.extend_from_slice(&name_len);
         out.extend_from_slice(&[0, 0]);
         out.extend_from_slice(name);
-        out.extend_from_slice(data);
-        central.extend_from_slice(b"PK\x01\x02\x14\x00\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+        out.extend_from_slice(part.data);
+        central.extend_from_slice(b"PK\x01\x02\x14\x00\x14\x00\x00\x00");
+        central.extend_from_slice(&method);
+        central.extend_from_slice(&[0; 4]);
         central.extend_from_slice(&crc);
-        central.extend_from_slice(&size);
+        central.extend_from_slice(&compressed);
         central.extend_from_slice(&size);
         central.extend_from_slice(&name_len);
         central.extend_from_slice(&[0; 12]);
@@ -921,9 +963,19 @@ fn stored_zip(entries: &[(&str, &str)]) -> Vec<u8> {
     out
 }
 
+/// A ZIP archive of uncompressed entries.
+fn stored_zip(entries: &[(&str, &str)]) -> Vec<u8> {
+    let parts: Vec<ZipPart<'_>> = entries
+        .iter()
+        .map(|(name, data)| ZipPart::stored(name, data))
+        .collect();
+    zip_of(&parts)
+}
+
 const NS: &str = "http://schemas.openxmlformats.org";
 
-fn handmade_xlsx(shared_strings: &str, sheet_data: &str) -> Vec<u8> {
+/// The parts of a minimal workbook: name and XML.
+fn handmade_parts(shared_strings: &str, sheet_data: &str) -> Vec<(&'static str, String)> {
     let package_rels = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{NS}/package/2006/relationships"><Relationship Id="rId1" Type="{NS}/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#
     );
@@ -936,13 +988,19 @@ fn handmade_xlsx(shared_strings: &str, sheet_data: &str) -> Vec<u8> {
     let sheet = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{NS}/spreadsheetml/2006/main"><sheetData>{sheet_data}</sheetData></worksheet>"#
     );
-    stored_zip(&[
-        ("_rels/.rels", &package_rels),
-        ("xl/workbook.xml", &workbook),
-        ("xl/_rels/workbook.xml.rels", &workbook_rels),
-        ("xl/sharedStrings.xml", shared_strings),
-        ("xl/worksheets/sheet1.xml", &sheet),
-    ])
+    vec![
+        ("_rels/.rels", package_rels),
+        ("xl/workbook.xml", workbook),
+        ("xl/_rels/workbook.xml.rels", workbook_rels),
+        ("xl/sharedStrings.xml", shared_strings.to_owned()),
+        ("xl/worksheets/sheet1.xml", sheet),
+    ]
+}
+
+fn handmade_xlsx(shared_strings: &str, sheet_data: &str) -> Vec<u8> {
+    let parts = handmade_parts(shared_strings, sheet_data);
+    let entries: Vec<(&str, &str)> = parts.iter().map(|(n, x)| (*n, x.as_str())).collect();
+    stored_zip(&entries)
 }
 
 fn inline(cell: &str, text: &str) -> String {
@@ -1017,45 +1075,144 @@ fn worksheet_rows_out_of_order_are_refused() {
     assert!(matches!(err, ImportError::Unreadable(_)), "{err:?}");
 }
 
-#[test]
-fn inflate_reproduces_every_part_of_a_real_workbook() {
-    use super::inflate::{inflate, InflateEnd};
-    let bytes = write_xlsx(&export_rows()).expect("writes");
-    let mut parts = 0;
-    let mut from = 0;
-    while let Some(at) = bytes[from..].windows(4).position(|w| w == b"PK\x01\x02") {
-        let cd = from + at;
-        from = cd + 1;
-        let u16_at = |i: usize| u16::from_le_bytes([bytes[cd + i], bytes[cd + i + 1]]) as usize;
-        let u32_at = |i: usize| {
-            u32::from_le_bytes([
-                bytes[cd + i],
-                bytes[cd + i + 1],
-                bytes[cd + i + 2],
-                bytes[cd + i + 3],
-            ])
-        };
-        assert_eq!(u16_at(10), 8, "deflated");
-        let (crc, compressed, size, local) = (
-            u32_at(16),
-            u32_at(20) as usize,
-            u32_at(24),
-            u32_at(42) as usize,
-        );
-        let lu16 = |i: usize| u16::from_le_bytes([bytes[local + i], bytes[local + i + 1]]) as usize;
-        let start = local + 30 + lu16(26) + lu16(28);
-        let mut out = Vec::new();
-        let end = inflate(&bytes[start..start + compressed], u64::MAX, &mut |c| {
-            out.extend_from_slice(c)
-        });
-        assert_eq!(end, InflateEnd::Done);
-        assert_eq!(out.len() as u32, size);
-        assert_eq!(crc32(&out), crc);
-        parts += 1;
-    }
-    assert!(parts >= 5);
+/// A raw DEFLATE stream of `mib` MiB of zeros (about 1 KiB per MiB): one compressed MiB,
+/// ended by a sync flush, repeated, then a final empty block.
+fn deflated_zeros(mib: usize) -> Vec<u8> {
+    let mut compress = flate2::Compress::new(flate2::Compression::best(), false);
+    let zeros = vec![0u8; 1 << 20];
+    let mut segment = Vec::with_capacity(64 << 10);
+    compress
+        .compress_vec(&zeros, &mut segment, flate2::FlushCompress::Sync)
+        .expect("compresses");
+    assert_eq!(compress.total_in(), 1 << 20);
+    let mut out = segment.repeat(mib);
+    // BFINAL=1, fixed Huffman codes, end of block.
+    out.extend_from_slice(&[0x03, 0x00]);
+    out
+}
 
-    // A large, repetitive part crosses the window and chunk boundaries.
+/// The handmade workbook with `extra` parts added (or put in place of the part of that name).
+fn workbook_with(extra: &[ZipPart<'_>]) -> Vec<u8> {
+    let parts = handmade_parts(&shared_strings("1"), &handmade_rows());
+    let mut entries: Vec<ZipPart<'_>> = parts
+        .iter()
+        .filter(|(name, _)| extra.iter().all(|e| e.name != *name))
+        .map(|(name, xml)| ZipPart::stored(name, xml))
+        .collect();
+    entries.extend_from_slice(extra);
+    zip_of(&entries)
+}
+
+#[test]
+fn zip_bombs_are_refused() {
+    use std::io::Read;
+    let mut check = Vec::new();
+    flate2::read::DeflateDecoder::new(&deflated_zeros(3)[..])
+        .read_to_end(&mut check)
+        .expect("inflates");
+    assert_eq!(check, vec![0; 3 << 20]);
+    assert!(parse(&workbook_with(&[]), ImportFormat::Xlsx, YEAR).is_ok());
+
+    // 300 MiB of zeros in 300 KB, declared truthfully, or as far less than it is.
+    let bomb = deflated_zeros(300);
+    assert!(bomb.len() < 400_000, "{}", bomb.len());
+    for name in [
+        "xl/media/zeros.bin",
+        "xl/worksheets/sheet1.xml",
+        "xl/sharedStrings.xml",
+    ] {
+        for declared in [300u32 << 20, 1_000, 60 << 20] {
+            let part = ZipPart {
+                name,
+                method: 8,
+                data: &bomb,
+                crc: 0,
+                declared_size: declared,
+            };
+            let bytes = workbook_with(&[part]);
+            let started = std::time::Instant::now();
+            // The guard itself refuses it, before calamine sees it.
+            let err = super::zip_guard::check(&bytes).expect_err("refused");
+            assert!(
+                matches!(err, ImportError::Unreadable(_)),
+                "{name} {declared}: {err:?}"
+            );
+            if declared > 1 << 26 {
+                assert!(err.to_string().contains("too large"), "{err}");
+            }
+            eprintln!(
+                "{name}, declared {declared}: refused in {:?}: {err}",
+                started.elapsed()
+            );
+            if declared != 60 << 20 {
+                // (The slow case is not decompressed a second time.)
+                assert!(parse(&bytes, ImportFormat::Xlsx, YEAR).is_err());
+            }
+        }
+    }
+
+    // Parts each within the limit, together over it.
+    let part = deflated_zeros(50);
+    let mut crc = flate2::Crc::new();
+    crc.update(&vec![0; 50 << 20]);
+    let crc = crc.sum();
+    let names = ["xl/media/a.bin", "xl/media/b.bin", "xl/media/c.bin"];
+    let parts: Vec<ZipPart<'_>> = names
+        .iter()
+        .map(|name| ZipPart {
+            name,
+            method: 8,
+            data: &part,
+            crc,
+            declared_size: 50 << 20,
+        })
+        .collect();
+    let err = parse(&workbook_with(&parts), ImportFormat::Xlsx, YEAR).expect_err("refused");
+    assert!(matches!(err, ImportError::Unreadable(_)), "{err:?}");
+    assert!(err.to_string().contains("too large"), "{err}");
+    // One of them alone is fine.
+    assert!(parse(&workbook_with(&parts[..1]), ImportFormat::Xlsx, YEAR).is_ok());
+}
+
+#[test]
+fn local_headers_disagreeing_with_the_central_directory_are_refused() {
+    let good = handmade_xlsx(&shared_strings("1"), &handmade_rows());
+    assert!(parse(&good, ImportFormat::Xlsx, YEAR).is_ok());
+    let locals: Vec<usize> = good
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"PK\x03\x04")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(locals.len(), 5);
+    // CRC, compressed size, uncompressed size of each local header in turn.
+    for &local in &locals {
+        for field in [14, 18, 22] {
+            let mut bad = good.clone();
+            bad[local + field] ^= 0x01;
+            assert!(super::zip_guard::check(&bad).is_err(), "{local}+{field}");
+            let err = parse(&bad, ImportFormat::Xlsx, YEAR).expect_err("refused");
+            assert!(
+                matches!(err, ImportError::Unreadable(_)),
+                "{local}+{field}: {err:?}"
+            );
+        }
+    }
+
+    // Two parts of the same name, the second declaring billions of texts.
+    let parts = handmade_parts(&shared_strings("1"), &handmade_rows());
+    let mut entries: Vec<(&str, &str)> = parts.iter().map(|(n, x)| (*n, x.as_str())).collect();
+    let hostile = shared_strings("10000000000");
+    entries.push(("xl/sharedStrings.xml", &hostile));
+    let twice = stored_zip(&entries);
+    assert!(super::zip_guard::check(&twice).is_err());
+    let err = parse(&twice, ImportFormat::Xlsx, YEAR).expect_err("refused");
+    assert!(matches!(err, ImportError::Unreadable(_)), "{err:?}");
+}
+
+#[test]
+fn a_large_workbook_passes_the_guard() {
+    // A large, repetitive part crosses the 32 KiB chunks of the scan.
     let rows: Vec<ExportRow> = (0..3_000)
         .map(|i| ExportRow {
             full_name: format!("Người số {i}"),
@@ -1065,21 +1222,4 @@ fn inflate_reproduces_every_part_of_a_real_workbook() {
     let big = write_xlsx(&rows).expect("writes");
     let parsed = parse(&big, ImportFormat::Xlsx, YEAR).expect("parses");
     assert_eq!(parsed.households[0].residents.len(), 3_000);
-
-    // Stored blocks, the limit, and corrupt input.
-    let stored = [1u8, 3, 0, !3, !0, b'a', b'b', b'c'];
-    let mut out = Vec::new();
-    assert_eq!(
-        inflate(&stored, 10, &mut |c| out.extend_from_slice(c)),
-        InflateEnd::Done
-    );
-    assert_eq!(out, b"abc");
-    out.clear();
-    assert_eq!(
-        inflate(&stored, 2, &mut |c| out.extend_from_slice(c)),
-        InflateEnd::Limit
-    );
-    assert_eq!(out, b"ab");
-    assert_eq!(inflate(&stored[..6], 10, &mut |_| {}), InflateEnd::Corrupt);
-    assert_eq!(inflate(&[0xFF; 64], 10, &mut |_| {}), InflateEnd::Corrupt);
 }

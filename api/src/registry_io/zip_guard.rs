@@ -2,19 +2,27 @@
 //! server decompress or allocate without bound.
 //!
 //! * Every part must declare at most [`MAX_XLSX_PART_BYTES`] uncompressed, all together at most
-//!   [`MAX_XLSX_TOTAL_BYTES`]. The zip crate stops any part at its declared size, so this bounds
-//!   the decompression work.
-//! * Every part is then decompressed (streaming, with a 32 KiB window) and its XML tags counted:
-//!   calamine keeps shared strings, styles, sheet names, defined names and relationships in
-//!   memory, so their estimated memory must stay under [`MAX_XLSX_HEAP_ESTIMATE`].
+//!   [`MAX_XLSX_TOTAL_BYTES`]; this is checked before anything is decompressed.
+//! * Every part is then decompressed as a stream and its XML tags counted: calamine keeps shared
+//!   strings, styles, sheet names, defined names and relationships in memory, so their estimated
+//!   memory must stay under [`MAX_XLSX_HEAP_ESTIMATE`]. A part that inflates to more than it
+//!   declared is refused (the zip crate stops at the declared size, and the read is cut at the
+//!   limits in any case), as is any part the zip crate cannot read: a damaged workbook is
+//!   refused whole, whether or not calamine would have opened that part.
 //! * calamine reserves room for as many shared strings as the `uniqueCount` attribute says
 //!   before reading any, and a failed allocation aborts the process; that number must be at most
 //!   [`MAX_SHARED_STRINGS`].
 //!
-//! Every central directory header found anywhere in the file is checked, not only those the end
-//! of central directory record leads to, so no reading of the archive can reach an unchecked part.
+//! The archive is read with the same `zip` crate calamine uses (Cargo.toml asks for the version
+//! calamine pulls in, so the build has one copy), from the same central directory, so the parts
+//! checked here are the parts calamine can reach. Archives whose local headers disagree with the
+//! central directory, that name a part twice, or that hide or overlap entries are refused, so no
+//! other way of reading the package finds something else either.
 
-use super::inflate::{inflate, InflateEnd};
+use std::io::{self, Cursor, Read};
+
+use zip::ZipArchive;
+
 use super::ImportError;
 
 /// The most one part of an XLSX (a worksheet, the shared strings, ...) may decompress to.
@@ -26,25 +34,46 @@ pub const MAX_SHARED_STRINGS: u64 = 2_000_000;
 /// The most memory calamine's in-memory tables of a workbook are estimated to take.
 pub const MAX_XLSX_HEAP_ESTIMATE: u64 = 96 * 1024 * 1024;
 
-const CENTRAL_HEADER: &[u8; 4] = b"PK\x01\x02";
-const LOCAL_HEADER: &[u8; 4] = b"PK\x03\x04";
+/// Decompressed bytes handed to the scanner at a time.
+const CHUNK: usize = 32 * 1024;
 
 pub(crate) fn check(bytes: &[u8]) -> Result<(), ImportError> {
-    let entries = central_entries(bytes);
-    let mut total: u64 = 0;
-    for entry in &entries {
-        total = total.saturating_add(entry.uncompressed);
-        if entry.uncompressed > MAX_XLSX_PART_BYTES || total > MAX_XLSX_TOTAL_BYTES {
-            return Err(ImportError::Unreadable(
-                "the workbook is too large once uncompressed (remove other sheets and pictures, \
-                 or split the list)"
-                    .to_owned(),
-            ));
+    let mut archive = ZipArchive::new(Cursor::new(bytes)).map_err(damaged)?;
+    archive.validate_header_consistency().map_err(damaged)?;
+
+    // Declared sizes first, before decompressing anything.
+    let mut declared: u64 = 0;
+    for index in 0..archive.len() {
+        let size = archive.by_index_data(index).map_err(damaged)?.size();
+        declared = declared.saturating_add(size);
+        if size > MAX_XLSX_PART_BYTES || declared > MAX_XLSX_TOTAL_BYTES {
+            return Err(too_large());
         }
     }
+
     let mut scan = XmlScan::default();
-    for entry in &entries {
-        scan_entry(bytes, entry, &mut scan)?;
+    let mut chunk = vec![0; CHUNK];
+    let mut total: u64 = 0;
+    for index in 0..archive.len() {
+        let limit = MAX_XLSX_PART_BYTES.min(MAX_XLSX_TOTAL_BYTES.saturating_sub(total));
+        let part = archive.by_index(index).map_err(damaged)?;
+        // One byte past the limit tells a part that lies about its size from one that fits.
+        let mut part = part.take(limit.saturating_add(1));
+        let mut read: u64 = 0;
+        loop {
+            let n = match part.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(damaged(error)),
+            };
+            read = read.saturating_add(n as u64);
+            if read > limit {
+                return Err(too_large());
+            }
+            scan.feed(chunk.get(..n).unwrap_or_default());
+        }
+        total = total.saturating_add(read);
         scan.end_part();
         if scan.unique_count > MAX_SHARED_STRINGS || scan.heap > MAX_XLSX_HEAP_ESTIMATE {
             return Err(ImportError::Unreadable(
@@ -55,141 +84,16 @@ pub(crate) fn check(bytes: &[u8]) -> Result<(), ImportError> {
     Ok(())
 }
 
-struct Entry {
-    flags: u16,
-    method: u16,
-    compressed: u64,
-    uncompressed: u64,
-    local_offset: u64,
+fn damaged(error: impl std::fmt::Display) -> ImportError {
+    ImportError::Unreadable(format!("not a valid Excel workbook (.xlsx): {error}"))
 }
 
-/// Every plausible central directory header in the file.
-fn central_entries(bytes: &[u8]) -> Vec<Entry> {
-    let mut entries = Vec::new();
-    let mut from = 0usize;
-    while let Some(offset) = find(bytes, from, CENTRAL_HEADER) {
-        from = offset + 1;
-        if let Some(entry) = central_entry(bytes, offset) {
-            entries.push(entry);
-        }
-    }
-    entries
-}
-
-/// The central directory header at `offset`, or `None` when the bytes there cannot be one (the
-/// signature occurred by chance, or the zip crate could not use it either).
-fn central_entry(bytes: &[u8], offset: usize) -> Option<Entry> {
-    let header = bytes.get(offset..offset.checked_add(46)?)?;
-    let u16_at = |i: usize| u16::from_le_bytes([header[i], header[i + 1]]);
-    let u32_at =
-        |i: usize| u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
-    let name_len = usize::from(u16_at(28));
-    let extra_len = usize::from(u16_at(30));
-    let extra_start = offset + 46 + name_len;
-    let extra = bytes.get(extra_start..extra_start + extra_len)?;
-    if name_len == 0 {
-        return None;
-    }
-    let mut entry = Entry {
-        flags: u16_at(8),
-        method: u16_at(10),
-        compressed: u64::from(u32_at(20)),
-        uncompressed: u64::from(u32_at(24)),
-        local_offset: u64::from(u32_at(42)),
-    };
-    // ZIP64: the fields set to 0xFFFFFFFF are in the 0x0001 extra field, in this order.
-    let wide = [
-        entry.uncompressed == u64::from(u32::MAX),
-        entry.compressed == u64::from(u32::MAX),
-        entry.local_offset == u64::from(u32::MAX),
-    ];
-    if wide.iter().any(|w| *w) {
-        let mut values = zip64_values(extra).unwrap_or_default().into_iter();
-        let mut next = |is_wide: bool, value: &mut u64| {
-            if is_wide {
-                // Declared as ZIP64 without saying the value: assume the worst.
-                *value = values.next().unwrap_or(u64::MAX);
-            }
-        };
-        next(wide[0], &mut entry.uncompressed);
-        next(wide[1], &mut entry.compressed);
-        next(wide[2], &mut entry.local_offset);
-    }
-    // A header whose part would start outside the file cannot be read by anyone.
-    if entry.local_offset >= bytes.len() as u64 && entry.local_offset != u64::MAX {
-        return None;
-    }
-    Some(entry)
-}
-
-fn zip64_values(mut extra: &[u8]) -> Option<Vec<u64>> {
-    while extra.len() >= 4 {
-        let id = u16::from_le_bytes([extra[0], extra[1]]);
-        let len = usize::from(u16::from_le_bytes([extra[2], extra[3]]));
-        let data = extra.get(4..4 + len)?;
-        if id == 0x0001 {
-            return Some(
-                data.chunks_exact(8)
-                    .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-                    .collect(),
-            );
-        }
-        extra = extra.get(4 + len..)?;
-    }
-    None
-}
-
-/// Decompress one part into the scanner. Parts nobody can read are skipped.
-fn scan_entry(bytes: &[u8], entry: &Entry, scan: &mut XmlScan) -> Result<(), ImportError> {
-    if entry.flags & 1 != 0 {
-        // Encrypted: the zip crate refuses it without a password.
-        return Ok(());
-    }
-    let Ok(local) = usize::try_from(entry.local_offset) else {
-        return Ok(());
-    };
-    let Some(header) = local.checked_add(30).and_then(|end| bytes.get(local..end)) else {
-        return Ok(());
-    };
-    if &header[..4] != LOCAL_HEADER {
-        return Ok(());
-    }
-    let name_len = usize::from(u16::from_le_bytes([header[26], header[27]]));
-    let extra_len = usize::from(u16::from_le_bytes([header[28], header[29]]));
-    let start = local + 30 + name_len + extra_len;
-    let available = bytes.len().saturating_sub(start);
-    let length = usize::try_from(entry.compressed)
-        .unwrap_or(usize::MAX)
-        .min(available);
-    let Some(data) = bytes.get(start..start + length) else {
-        return Ok(());
-    };
-    match entry.method {
-        0 => {
-            let kept = usize::try_from(entry.uncompressed)
-                .unwrap_or(usize::MAX)
-                .min(data.len());
-            scan.feed(&data[..kept]);
-            Ok(())
-        }
-        8 => {
-            let end = inflate(data, entry.uncompressed, &mut |chunk| scan.feed(chunk));
-            // Corrupt data: calamine fails at the same place, after seeing what we saw.
-            let _: InflateEnd = end;
-            Ok(())
-        }
-        _ => Err(ImportError::Unreadable(
-            "the workbook uses an unsupported compression method".to_owned(),
-        )),
-    }
-}
-
-fn find(haystack: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    haystack
-        .get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| from + i)
+fn too_large() -> ImportError {
+    ImportError::Unreadable(
+        "the workbook is too large once uncompressed (remove other sheets and pictures, or split \
+         the list)"
+            .to_owned(),
+    )
 }
 
 /// Estimated bytes calamine keeps for one element of this local name.

@@ -168,6 +168,21 @@ fn rejected(id: &str, code: &str, message: String, fields: Vec<FieldError>) -> P
     }
 }
 
+/// The key a record's receipt is kept under. A create (and every field record) is keyed by its id, so
+/// the same id with another body is caught. An edit or a deletion names an existing object, which
+/// many edits share: its receipt is keyed by the object, the operation, the version it was based on
+/// and the body, so only an exact replay finds it.
+fn receipt_key(r: &PushRecord, id: &str, hash: &str) -> String {
+    match r.op.as_str() {
+        "update" | "delete" => format!(
+            "{id}/{}@{}#{hash}",
+            r.op,
+            r.base_version.map(|v| v.to_string()).unwrap_or_default()
+        ),
+        _ => id.to_owned(),
+    }
+}
+
 /// The result a receipt stands for, when the same id comes again.
 fn replay_result(id: &str, receipt: &db::sync::Receipt, hash: &str) -> PushResult {
     if receipt.body_hash != hash {
@@ -226,9 +241,10 @@ pub fn push(
         };
         let id = uuid.hyphenated().to_string();
         let hash = body_hash(r);
-        if !seen_in_batch.insert(id.clone()) {
-            // The same id twice in one batch: the second is a replay of the first.
-            match db::sync::find_receipt(conn, &id)? {
+        let key = receipt_key(r, &id, &hash);
+        if !seen_in_batch.insert(key.clone()) {
+            // The same record twice in one batch: the second is a replay of the first.
+            match db::sync::find_receipt(conn, &key)? {
                 Some(receipt) => results.push(replay_result(&id, &receipt, &hash)),
                 None => results.push(rejected(
                     &id,
@@ -239,7 +255,7 @@ pub fn push(
             }
             continue;
         }
-        if let Some(receipt) = db::sync::find_receipt(conn, &id)? {
+        if let Some(receipt) = db::sync::find_receipt(conn, &key)? {
             results.push(replay_result(&id, &receipt, &hash));
             continue;
         }
@@ -247,7 +263,7 @@ pub fn push(
         let outcome = diesel::Connection::transaction::<_, Refusal, _>(conn, |conn| {
             let version = kinds::apply(conn, auth, device_id, &id, r)?;
             db::sync::insert_receipt(
-                conn, &id, &r.kind, &hash, version, "applied", &auth.id, device_id,
+                conn, &key, &r.kind, &hash, version, "applied", &auth.id, device_id,
             )?;
             Ok(version)
         });
@@ -271,7 +287,7 @@ pub fn push(
                 kinds::record_conflict(conn, auth, device_id, &id, r, server_version, &server)?;
                 db::sync::insert_receipt(
                     conn,
-                    &id,
+                    &key,
                     &r.kind,
                     &hash,
                     server_version,
@@ -297,7 +313,7 @@ pub fn push(
             ))) => {
                 // Another connection stored the same record meanwhile (its transaction has committed,
                 // or this insert would still be waiting): answer as for a replay.
-                match db::sync::find_receipt(conn, &id)? {
+                match db::sync::find_receipt(conn, &key)? {
                     Some(receipt) => replay_result(&id, &receipt, &hash),
                     None => rejected(
                         &id,

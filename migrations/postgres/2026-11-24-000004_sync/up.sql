@@ -123,3 +123,7 @@ CREATE TABLE sync_conflicts (
     resolved_at TIMESTAMP
 );
 CREATE INDEX sync_conflicts_village_idx ON sync_conflicts (village_id, status);
+
+-- The seeded catalogue reaches phones through the change log like any later edit of it.
+INSERT INTO changes (kind, object_id, commune_id, village_id, op, changed_at)
+SELECT 'service', id, NULL, NULL, 'upsert', updated_at FROM services;

@@ -6,6 +6,7 @@ DROP TABLE assistance_items;
 DROP TABLE assistance_records;
 DROP TABLE sync_receipts;
 DROP TABLE devices;
+DELETE FROM changes WHERE kind = 'service';
 DROP INDEX changes_tx_idx;
 ALTER TABLE changes DROP COLUMN user_id;
 ALTER TABLE changes DROP COLUMN tx;
