@@ -3,7 +3,6 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App, HttpResponse, HttpServer};
-use tokio::sync::Semaphore;
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -21,8 +20,8 @@ pub const ACCESS_TOKEN_TTL_SECS: i64 = 15 * 60;
 pub struct AppState {
     pub pool: DbPool,
     pub jwt: JwtKeys,
-    /// Bounds concurrent argon2 hashes (19 MiB each) so a login burst cannot exhaust memory.
-    pub hash_permits: Semaphore,
+    /// The few threads that hash passwords (19 MiB each), so a login burst cannot exhaust memory.
+    pub hasher: crate::auth::hasher::Hasher,
     /// HMAC key deriving each refresh token's successor (see `auth::session`).
     pub rotation_key: [u8; 32],
     pub settings: Settings,
@@ -70,7 +69,8 @@ impl Application {
                 .unwrap_or(2),
             n => n,
         };
-        let hash_permits = Semaphore::new(workers.max(2));
+        // One hashing thread per core (at most 4); a burst beyond 256 queued logins gets 429.
+        let hasher = crate::auth::hasher::Hasher::new(workers.clamp(1, 4), 256)?;
         let shutdown_timeout = settings.shutdown_timeout_secs;
         let json_limit = settings.json_limit_bytes;
         let pwa_dir = settings.pwa_dir.clone();
@@ -86,7 +86,7 @@ impl Application {
         let state = web::Data::new(AppState {
             pool,
             jwt,
-            hash_permits,
+            hasher,
             rotation_key,
             settings,
         });

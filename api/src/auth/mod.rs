@@ -5,6 +5,7 @@
 //! user may touch *this* object is an explicit check in the handler (`auth.ensure_village(v)?`),
 //! because only the handler knows the object.
 
+pub mod hasher;
 pub mod jwt;
 pub mod password;
 pub mod policy;

@@ -163,22 +163,19 @@ pub async fn login(
     // Unknown users are checked against a dummy hash so the answer takes as long as a wrong password.
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let verified = {
-        let _permit = state
-            .hash_permits
-            .acquire()
-            .await
-            .map_err(ApiError::internal)?;
-        web::block(move || {
-            let hash = stored.as_deref().unwrap_or_else(|| password::dummy_hash());
-            let ok = password::verify(&candidate, hash) && stored.is_some();
-            // Re-hash with today's parameters while the plain password is at hand.
-            let rehash = (ok && password::needs_rehash(hash))
-                .then(|| crate::domain::Password::parse(&candidate, "password").ok())
-                .flatten()
-                .and_then(|p| password::hash(&p).ok());
-            (ok, rehash)
-        })
-        .await?
+        state
+            .hasher
+            .run(move || {
+                let hash = stored.as_deref().unwrap_or_else(|| password::dummy_hash());
+                let ok = password::verify(&candidate, hash) && stored.is_some();
+                // Re-hash with today's parameters while the plain password is at hand.
+                let rehash = (ok && password::needs_rehash(hash))
+                    .then(|| crate::domain::Password::parse(&candidate, "password").ok())
+                    .flatten()
+                    .and_then(|p| password::hash(&p).ok());
+                (ok, rehash)
+            })
+            .await?
     };
 
     let (ok, rehash) = verified;

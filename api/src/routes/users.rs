@@ -265,12 +265,9 @@ fn dedup(mut ids: Vec<String>) -> Vec<String> {
 }
 
 async fn hash_password(state: &AppState, password: Password) -> Result<String, ApiError> {
-    let _permit = state
-        .hash_permits
-        .acquire()
-        .await
-        .map_err(ApiError::internal)?;
-    web::block(move || password::hash(&password))
+    state
+        .hasher
+        .run(move || password::hash(&password))
         .await?
         .map_err(ApiError::internal)
 }
@@ -648,12 +645,10 @@ pub async fn change_password(
     if is_self {
         let current = body.current_password.unwrap_or_default();
         let stored = target.password_hash.clone();
-        let _permit = state
-            .hash_permits
-            .acquire()
-            .await
-            .map_err(ApiError::internal)?;
-        let ok = web::block(move || password::verify(&current, &stored)).await?;
+        let ok = state
+            .hasher
+            .run(move || password::verify(&current, &stored))
+            .await?;
         if !ok {
             return Err(ApiError::Forbidden {
                 code: "wrong_current_password",
