@@ -46,10 +46,9 @@ pub fn needs_rehash(stored: &str) -> bool {
 pub fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
-        let random = uuid::Uuid::new_v4().to_string();
-        Argon2::default()
-            .hash_password(random.as_bytes())
-            .map(|h| h.to_string())
+        Password::parse(&crate::auth::random_token(24), "password")
+            .ok()
+            .and_then(|p| hash(&p).ok())
             .unwrap_or_default()
     })
 }
@@ -69,7 +68,30 @@ mod tests {
     }
 
     #[test]
+    fn hashes_made_by_the_library_verify_and_ours_verify_with_the_library() {
+        use argon2::{PasswordHasher, PasswordVerifier};
+        let theirs = Argon2::default()
+            .hash_password(b"mat khau cua thu vien")
+            .expect("hash")
+            .to_string();
+        assert!(verify("mat khau cua thu vien", &theirs));
+        assert!(!verify("mat khau khac", &theirs));
+        let ours =
+            hash(&Password::parse("mật khẩu của chúng tôi", "p").expect("valid")).expect("hash");
+        let parsed = PasswordHash::new(&ours).expect("phc");
+        assert!(Argon2::default()
+            .verify_password("mật khẩu của chúng tôi".as_bytes(), &parsed)
+            .is_ok());
+        assert_ne!(
+            ours,
+            hash(&Password::parse("mật khẩu của chúng tôi", "p").expect("valid")).expect("hash"),
+            "fresh salt each time"
+        );
+    }
+
+    #[test]
     fn weaker_parameters_ask_for_a_rehash() {
+        use argon2::PasswordHasher;
         let weak = argon2::Argon2::new(
             argon2::Algorithm::Argon2id,
             argon2::Version::V0x13,
