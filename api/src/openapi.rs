@@ -26,6 +26,7 @@ use utoipa_actix_web::AppExt;
         (name = "teams", description = "Community digital technology teams and their members"),
         (name = "households", description = "Households, residents, adoption ledger, imports and exports"),
         (name = "sync", description = "Offline sync: push, pull, devices and conflicts"),
+        (name = "records", description = "Field records: assistance, communications, difficulties"),
     )
 )]
 pub struct ApiDoc;

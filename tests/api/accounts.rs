@@ -288,6 +288,13 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
             "Phú Lộc",
         ),
         (
+            "/api/v1/assistance-records/{id}",
+            Method::GET,
+            json!(null),
+            format!("/api/v1/assistance-records/{}", reg.record),
+            "Ghi chú riêng",
+        ),
+        (
             "/api/v1/conflicts/{id}/resolve",
             Method::POST,
             json!({ "resolution": "apply_client" }),

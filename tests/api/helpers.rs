@@ -489,6 +489,8 @@ pub struct RegistryFixture {
     pub household: String,
     /// An open sync conflict on the household (a stale offline edit by the leader).
     pub conflict: String,
+    /// A visit to the household, with the note "Ghi chú riêng của tổ".
+    pub record: String,
     pub resident: String,
     pub team: String,
     pub member: String,
@@ -594,9 +596,24 @@ impl TestApp {
             .as_str()
             .expect("conflict")
             .to_owned();
+        let record = uuid::Uuid::now_v7().to_string();
+        let visit = serde_json::json!({"id": record, "data": {
+            "household_id": household, "resident_ids": [resident], "occurred_at": "2026-11-20T03:00:00Z",
+            "channel": "house_visit", "items": [{"service_code": "vneid_level2", "outcome": "assisted"}],
+            "notes": "Ghi chú riêng của tổ"}});
+        let res = self
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/assistance-records",
+                Some(&f.volunteer.token),
+                Some(&visit),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "visit");
         RegistryFixture {
             household,
             conflict,
+            record,
             resident,
             team,
             member,

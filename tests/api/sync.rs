@@ -17,6 +17,7 @@ both_backends!(
     records_outside_scope_or_time_are_rejected_with_reasons,
     oversized_batches_and_bad_device_ids_are_refused_whole,
     leaders_see_which_devices_synced,
+    online_clients_create_records_idempotently_and_read_them_in_scope,
 );
 
 async fn body(res: reqwest::Response) -> Value {
@@ -696,4 +697,178 @@ async fn leaders_see_which_devices_synced(app: TestApp) {
     .await;
     let all = body(app.get_authed("/api/v1/devices", &f.admin.token).await).await;
     assert_eq!(all["items"].as_array().expect("items").len(), 2);
+}
+
+async fn online_clients_create_records_idempotently_and_read_them_in_scope(app: TestApp) {
+    let f = app.fixture().await;
+    let (h, r) = household(&app, &f).await;
+    let rid = id();
+    let body_of = |outcome: &str| {
+        json!({"id": rid, "data": {"household_id": h, "resident_ids": [r[0]], "occurred_at": "2026-11-21T02:00:00Z",
+        "channel": "commune_office", "items": [{"service_code": "digital_signature", "outcome": outcome}], "notes": "Làm tại trụ sở xã"}})
+    };
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/assistance-records",
+            Some(&f.volunteer.token),
+            Some(&body_of("done")),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let created = body(res).await;
+    assert_eq!(created["items"][0]["service_code"], "digital_signature");
+    assert_eq!(created["resident_ids"], json!([r[0]]));
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/assistance-records",
+            Some(&f.volunteer.token),
+            Some(&body_of("done")),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "a retry");
+    assert_problem(
+        app.send(
+            Method::POST,
+            "/api/v1/assistance-records",
+            Some(&f.volunteer.token),
+            Some(&body_of("declined")),
+        )
+        .await,
+        409,
+        "id_reused",
+    )
+    .await;
+    let bad = json!({"data": {"household_id": h, "occurred_at": "2026-11-21T02:00:00Z", "channel": "house_visit", "items": []}});
+    assert_problem(
+        app.send(
+            Method::POST,
+            "/api/v1/assistance-records",
+            Some(&f.volunteer.token),
+            Some(&bad),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+
+    let mine = body(
+        app.get_authed(
+            &format!("/api/v1/assistance-records?household_id={h}"),
+            &f.volunteer.token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(mine["items"].as_array().expect("items").len(), 1);
+    assert_eq!(
+        body(
+            app.get_authed("/api/v1/assistance-records", &f.volunteer_v2.token)
+                .await
+        )
+        .await["items"],
+        json!([])
+    );
+    assert_problem(
+        app.get_authed(
+            &format!("/api/v1/assistance-records/{rid}"),
+            &f.volunteer_v2.token,
+        )
+        .await,
+        404,
+        "record_not_found",
+    )
+    .await;
+    let police = body(
+        app.get_authed(
+            &format!("/api/v1/assistance-records/{rid}"),
+            &f.police.token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(police["notes"], "Làm tại trụ sở xã");
+    let econ = app.insert_user(
+        "kinh.te",
+        "department",
+        Some("economy"),
+        Some(&f.commune),
+        &[],
+    );
+    let econ = app.account(econ, "kinh.te").await;
+    let hidden = body(
+        app.get_authed(&format!("/api/v1/assistance-records/{rid}"), &econ.token)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        hidden["notes"],
+        Value::Null,
+        "no free text for roles without personal data"
+    );
+
+    let comm = json!({"data": {"village_id": f.v1, "occurred_at": "2026-11-21T00:30:00Z", "channel": "zalo", "topics": ["smart_haiphong"], "reach": 120, "link": "https://zalo.me/g/maodien"}});
+    assert_eq!(
+        app.send(
+            Method::POST,
+            "/api/v1/communications",
+            Some(&f.volunteer.token),
+            Some(&comm)
+        )
+        .await
+        .status(),
+        201
+    );
+    let list = body(
+        app.get_authed("/api/v1/communications", &f.chairman.token)
+            .await,
+    )
+    .await;
+    assert_eq!(list["items"][0]["topics"], json!(["smart_haiphong"]));
+    assert_eq!(
+        body(
+            app.get_authed("/api/v1/communications", &f.volunteer_v2.token)
+                .await
+        )
+        .await["items"],
+        json!([])
+    );
+    let diff = json!({"data": {"raised_at": "2026-11-21T00:30:00Z", "title": "Điện thoại cũ không cài được VNeID", "description": "Nhiều cụ dùng máy Android 7, ứng dụng không hỗ trợ.", "service_codes": ["vneid_level2"]}});
+    assert_eq!(
+        app.send(
+            Method::POST,
+            "/api/v1/difficulties",
+            Some(&f.leader.token),
+            Some(&diff)
+        )
+        .await
+        .status(),
+        201
+    );
+    let list = body(
+        app.get_authed("/api/v1/difficulties", &f.culture_social.token)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (
+            list["items"][0]["status"].as_str(),
+            list["items"][0]["village_id"].as_str()
+        ),
+        (Some("open"), None)
+    );
+    assert_problem(
+        app.get_authed(
+            "/api/v1/difficulties",
+            &app.account(app.insert_user("tp", "city", None, None, &[]), "tp")
+                .await
+                .token,
+        )
+        .await,
+        403,
+        "personal_data_not_allowed",
+    )
+    .await;
 }

@@ -7,6 +7,7 @@ pub mod health;
 pub mod households;
 pub mod imports;
 pub mod paging;
+pub mod records;
 pub mod services;
 pub mod sync;
 pub mod teams;
@@ -22,6 +23,7 @@ pub fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
     households::configure(cfg);
     imports::configure(cfg);
     sync::configure(cfg);
+    records::configure(cfg);
     audit::configure(cfg);
 }
 
