@@ -145,6 +145,17 @@ fn commune_limit(auth: &AuthUser) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// A unique-code violation as `409 code_taken`; other database errors as they are.
+fn code_taken(e: diesel::result::Error, detail: &str) -> ApiError {
+    match ApiError::from(e) {
+        ApiError::Conflict { .. } => ApiError::Conflict {
+            code: "code_taken",
+            detail: detail.to_owned(),
+        },
+        other => other,
+    }
+}
+
 fn name(raw: &str, field: &str) -> Result<DisplayName, FieldError> {
     DisplayName::parse(raw, field)
 }
@@ -223,13 +234,7 @@ pub async fn create_commune(
                     updated_at: now,
                 },
             )
-            .map_err(|e| match ApiError::from(e) {
-                ApiError::Conflict { .. } => ApiError::Conflict {
-                    code: "code_taken",
-                    detail: "A commune with this code exists.".into(),
-                },
-                other => other,
-            })?;
+            .map_err(|e| code_taken(e, "A commune with this code exists."))?;
             db::audit::by_user(
                 conn,
                 &auth,
@@ -422,13 +427,7 @@ pub async fn create_village(
                     updated_at: now,
                 },
             )
-            .map_err(|e| match ApiError::from(e) {
-                ApiError::Conflict { .. } => ApiError::Conflict {
-                    code: "code_taken",
-                    detail: "A village with this code exists in the commune.".into(),
-                },
-                other => other,
-            })?;
+            .map_err(|e| code_taken(e, "A village with this code exists in the commune."))?;
             db::audit::by_user(
                 conn,
                 &auth,
@@ -528,13 +527,7 @@ pub async fn update_village(
                 code.as_ref().map(|c| c.as_str()),
                 vname.as_ref().map(|n| n.as_str()),
             )
-            .map_err(|e| match ApiError::from(e) {
-                ApiError::Conflict { .. } => ApiError::Conflict {
-                    code: "code_taken",
-                    detail: "A village with this code exists in the commune.".into(),
-                },
-                other => other,
-            })?;
+            .map_err(|e| code_taken(e, "A village with this code exists in the commune."))?;
             db::audit::by_user(
                 conn,
                 &auth,
