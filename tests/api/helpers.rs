@@ -99,6 +99,38 @@ impl TestDatabase {
             .expect("connect to the test database")
     }
 
+    /// On PostgreSQL, waits until every transaction that began before this call has ended, so a
+    /// pull sees everything committed so far (pulls stop at the cluster-wide xmin). Nothing on SQLite.
+    pub async fn settle(&self) {
+        if self.url.is_sqlite() {
+            return;
+        }
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct X {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            x: i64,
+        }
+        let mut conn = self.connect();
+        let mark = diesel::sql_query("SELECT pg_current_xact_id()::text::bigint AS x")
+            .get_result::<X>(&mut conn)
+            .expect("xid")
+            .x;
+        for _ in 0..500 {
+            let xmin = diesel::sql_query(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS x",
+            )
+            .get_result::<X>(&mut conn)
+            .expect("xmin")
+            .x;
+            if xmin > mark {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("PostgreSQL transactions older than {mark} did not end within 10 s");
+    }
+
     /// The URL as an operator would set it in TUNGNHA_DATABASE_URL.
     pub fn url_string(&self) -> String {
         match &self.url {
@@ -627,32 +659,6 @@ impl TestApp {
     /// on the server (other tests write to other databases meanwhile). Waits for that, so a test's
     /// pull sees everything written before it; on SQLite there is nothing to wait for.
     pub async fn settle(&self) {
-        if self.db.url.is_sqlite() {
-            return;
-        }
-        use diesel::prelude::*;
-        #[derive(QueryableByName)]
-        struct X {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            x: i64,
-        }
-        let mut conn = self.conn();
-        let mark = diesel::sql_query("SELECT pg_current_xact_id()::text::bigint AS x")
-            .get_result::<X>(&mut conn)
-            .expect("xid")
-            .x;
-        for _ in 0..500 {
-            let xmin = diesel::sql_query(
-                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS x",
-            )
-            .get_result::<X>(&mut conn)
-            .expect("xmin")
-            .x;
-            if xmin > mark {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        panic!("PostgreSQL transactions older than {mark} did not end within 10 s");
+        self.db.settle().await
     }
 }

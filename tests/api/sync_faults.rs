@@ -1,1 +1,1044 @@
-//! Sync under faults: filled in by the fault-injection work.
+//! Sync under injected faults (DESIGN §5, and §7: "records lost or duplicated across injected network
+//! and process faults: 0").
+//!
+//! The real server binary runs as a child process on a database seeded by `tungnha seed-demo`. The
+//! harness kills it with SIGKILL in the middle of pushes and restarts it on the same database and port,
+//! while a simulated phone drops requests and replies, repeats and reorders batches, mixes old records
+//! into new batches and retries from its outbox, clearing a record only on `applied` or `duplicate`.
+//! The truth is read from the database at the end. Each test runs on SQLite and, when
+//! `TEST_DATABASE_URL` is set, on PostgreSQL.
+//!
+//! Everything the client does comes from a seeded RNG. Delays only decide where a fault lands (before,
+//! during or after the server's transaction); no assertion depends on how long anything took, and every
+//! outcome of a race is a valid one the assertions accept.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use serde_json::{json, Value};
+use tungnha::db::schema::{assistance_items, assistance_records, assistance_residents, devices};
+
+use crate::helpers::{postgres_base_url, Backend, TestDatabase};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tungnha");
+const VOLUNTEER: &str = "tinhnguyen.phuloc";
+const PERSON_SERVICES: [&str; 5] = [
+    "vneid_level2",
+    "payment_account",
+    "smart_haiphong",
+    "e_wallet",
+    "digital_signature",
+];
+const OUTCOMES: [&str; 4] = ["done", "assisted", "declined", "needs_follow_up"];
+
+mod a_server_killed_mid_batch_keeps_each_record_once {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        killed_mid_batch(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if postgres_base_url().is_some() {
+            killed_mid_batch(Backend::Postgres).await
+        }
+    }
+}
+
+mod a_thousand_random_faults_lose_and_duplicate_nothing {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        random_faults(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if postgres_base_url().is_some() {
+            random_faults(Backend::Postgres).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------- the server process
+
+/// The server binary on one database, killed with SIGKILL and restarted on the same port at will.
+struct ServerProcess {
+    child: Option<Child>,
+    port: u16,
+    db_url: String,
+    dir: PathBuf,
+    starts: usize,
+}
+
+impl ServerProcess {
+    /// Seeds the demo commune with the CLI, then starts the server.
+    async fn seeded(db: &TestDatabase, households: usize) -> ServerProcess {
+        let db_url = db.url_string();
+        let dir = db.dir.path().to_path_buf();
+        let out = Command::new(BIN)
+            .args(["seed-demo", "--households", &households.to_string()])
+            .current_dir(&dir)
+            .env("TUNGNHA_DATABASE_URL", &db_url)
+            .env("TUNGNHA_CONFIG_DIR", &dir)
+            .env("TUNGNHA_DATA_DIR", dir.join("data"))
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run seed-demo");
+        assert!(
+            out.status.success(),
+            "seed-demo failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("a free port")
+            .local_addr()
+            .expect("its address")
+            .port();
+        let mut server = ServerProcess {
+            child: None,
+            port,
+            db_url,
+            dir,
+            starts: 0,
+        };
+        server.spawn().await;
+        server
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the process and waits until `/healthz` answers.
+    async fn spawn(&mut self) {
+        self.starts += 1;
+        let log_path = self.dir.join(format!("server-{}.log", self.starts));
+        let log = std::fs::File::create(&log_path).expect("server log file");
+        let child = Command::new(BIN)
+            .arg("serve")
+            .current_dir(&self.dir)
+            .env("TUNGNHA_DATABASE_URL", &self.db_url)
+            .env("TUNGNHA_BIND", format!("127.0.0.1:{}", self.port))
+            .env("TUNGNHA_DATA_DIR", self.dir.join("data"))
+            .env("TUNGNHA_CONFIG_DIR", &self.dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start the server");
+        self.child = Some(child);
+        let probe = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("client");
+        let url = format!("{}/healthz", self.base());
+        // Bounded so a server that never comes up fails the test instead of hanging it.
+        for _ in 0..1200 {
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().expect("poll the server process"));
+            if let Some(status) = exited {
+                panic!(
+                    "the server exited ({status}) at start {}: {}",
+                    self.starts,
+                    std::fs::read_to_string(&log_path).unwrap_or_default()
+                );
+            }
+            if let Ok(res) = probe.get(&url).send().await {
+                if res.status() == 200 {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!(
+            "the server did not answer /healthz at start {}: {}",
+            self.starts,
+            std::fs::read_to_string(&log_path).unwrap_or_default()
+        );
+    }
+
+    /// SIGKILL: no graceful shutdown, no flushing, in-flight requests die with the process.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL the server");
+            child.wait().expect("reap the server");
+        }
+    }
+
+    async fn restart(&mut self) {
+        self.kill();
+        self.spawn().await;
+    }
+
+    /// Writes a whole push request on a fresh connection without reading the answer; the caller kills
+    /// the server right after. The stream is returned so the connection stays open until then.
+    fn write_push_raw(&self, token: &str, body: &Value) -> std::net::TcpStream {
+        let body = body.to_string();
+        let mut stream =
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the server");
+        let head = format!(
+            "POST /api/v1/sync/push HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.port,
+            body.len()
+        );
+        stream
+            .write_all(head.as_bytes())
+            .and_then(|()| stream.write_all(body.as_bytes()))
+            .and_then(|()| stream.flush())
+            .expect("write the request");
+        stream
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+// ---------------------------------------------------------------- the client side
+
+/// No connection reuse: after a kill, a pooled connection would be dead.
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("client")
+}
+
+async fn login(http: &reqwest::Client, base: &str, username: &str) -> String {
+    let res = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": username, "password": tungnha::seed::DEMO_PASSWORD}))
+        .send()
+        .await
+        .expect("login request");
+    assert_eq!(res.status(), 200, "login of {username}");
+    let body: Value = res.json().await.expect("login json");
+    body["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned()
+}
+
+async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> Value {
+    let res = http.get(url).bearer_auth(token).send().await.expect("GET");
+    assert_eq!(res.status(), 200, "GET {url}");
+    res.json().await.expect("json")
+}
+
+/// The volunteer's households that have residents, each with its residents' ids.
+async fn village(http: &reqwest::Client, base: &str, token: &str) -> Vec<(String, Vec<String>)> {
+    let page = get_json(http, &format!("{base}/api/v1/households?limit=200"), token).await;
+    let mut out = vec![];
+    for h in page["items"].as_array().expect("households") {
+        if h["residents_count"].as_u64().unwrap_or(0) == 0 {
+            continue;
+        }
+        let id = h["id"].as_str().expect("household id").to_owned();
+        let full = get_json(http, &format!("{base}/api/v1/households/{id}"), token).await;
+        let residents: Vec<String> = full["residents"]
+            .as_array()
+            .expect("residents")
+            .iter()
+            .map(|r| r["id"].as_str().expect("resident id").to_owned())
+            .collect();
+        if !residents.is_empty() {
+            out.push((id, residents));
+        }
+    }
+    assert!(
+        !out.is_empty(),
+        "the volunteer has households with residents"
+    );
+    out
+}
+
+/// A record as the phone made it: the exact body it sends every time, and what it should leave behind.
+#[derive(Clone)]
+struct Created {
+    body: Value,
+    household: String,
+    items: usize,
+    residents: usize,
+}
+
+/// A valid house visit with a UUIDv4 or v7 id, 1–2 residents and 1–3 services, in the past three days.
+fn new_record(
+    rng: &mut ChaCha8Rng,
+    households: &[(String, Vec<String>)],
+    now: DateTime<Utc>,
+) -> (String, Created) {
+    let mut bytes = [0u8; 16];
+    rng.fill(&mut bytes);
+    let id = if rng.random_bool(0.5) {
+        uuid::Builder::from_random_bytes(bytes).into_uuid()
+    } else {
+        let mut tail = [0u8; 10];
+        tail.copy_from_slice(&bytes[..10]);
+        let ms = u64::try_from(now.timestamp_millis()).expect("after 1970")
+            - rng.random_range(0..86_400_000u64);
+        uuid::Builder::from_unix_timestamp_millis(ms, &tail).into_uuid()
+    }
+    .to_string();
+    let (household, residents) = &households[rng.random_range(0..households.len())];
+    let helped_count = rng.random_range(1..=residents.len().min(2));
+    let first = rng.random_range(0..residents.len());
+    let helped: Vec<&String> = (0..helped_count)
+        .map(|j| &residents[(first + j) % residents.len()])
+        .collect();
+    let item_count = rng.random_range(1..=3usize);
+    let first_service = rng.random_range(0..PERSON_SERVICES.len());
+    let items: Vec<Value> = (0..item_count)
+        .map(|j| {
+            let mut item = json!({
+                "service_code": PERSON_SERVICES[(first_service + j) % PERSON_SERVICES.len()],
+                "outcome": OUTCOMES[rng.random_range(0..OUTCOMES.len())],
+            });
+            if rng.random_bool(0.3) {
+                item["note"] = json!("Đã hướng dẫn cài đặt");
+            }
+            item
+        })
+        .collect();
+    let occurred = now - chrono::TimeDelta::seconds(rng.random_range(60..259_200i64));
+    let mut data = json!({
+        "household_id": household,
+        "resident_ids": helped,
+        "occurred_at": occurred.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "channel": "house_visit",
+        "items": items,
+    });
+    if rng.random_bool(0.5) {
+        data["notes"] = json!(format!("Lần thăm số {}", rng.random_range(1..1000)));
+    }
+    let body = json!({"kind": "assistance_record", "id": id, "op": "create", "data": data});
+    (
+        id,
+        Created {
+            body,
+            household: household.clone(),
+            items: item_count,
+            residents: helped_count,
+        },
+    )
+}
+
+/// One push; `Err` when no answer came back (connection refused or cut, time-out).
+async fn push(
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    device: String,
+    records: Vec<Value>,
+) -> Result<(u16, Value), String> {
+    let res = http
+        .post(format!("{base}/api/v1/sync/push"))
+        .bearer_auth(&token)
+        .json(&json!({"device_id": device, "records": records}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = res.status().as_u16();
+    let text = res.text().await.map_err(|e| e.to_string())?;
+    Ok((
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    ))
+}
+
+/// Every assistance record id in the database, and the numbers of item and resident rows.
+fn stored(db: &TestDatabase) -> (Vec<String>, i64, i64) {
+    let mut conn = db.connect();
+    let ids: Vec<String> = assistance_records::table
+        .select(assistance_records::id)
+        .load(&mut conn)
+        .expect("record ids");
+    let items: i64 = assistance_items::table
+        .count()
+        .get_result(&mut conn)
+        .expect("item count");
+    let residents: i64 = assistance_residents::table
+        .count()
+        .get_result(&mut conn)
+        .expect("resident count");
+    (ids, items, residents)
+}
+
+/// Records the devices view says were stored, summed over all devices.
+fn devices_applied(db: &TestDatabase) -> i64 {
+    let counts: Vec<i64> = devices::table
+        .select(devices::records_applied)
+        .load(&mut db.connect())
+        .expect("devices");
+    counts.iter().sum()
+}
+
+/// Asserts the database holds exactly the created records: none missing, none twice, every item and
+/// helped resident once.
+fn assert_stored_exactly(db: &TestDatabase, created: &BTreeMap<String, Created>) {
+    let (ids, items, residents) = stored(db);
+    let set: BTreeSet<&String> = ids.iter().collect();
+    let missing: Vec<&String> = created.keys().filter(|id| !set.contains(id)).collect();
+    let extra: Vec<&&String> = set
+        .iter()
+        .filter(|id| !created.contains_key(**id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} records lost, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert!(
+        extra.is_empty(),
+        "{} records nobody created: {:?}",
+        extra.len(),
+        &extra[..extra.len().min(5)]
+    );
+    assert_eq!(ids.len(), created.len(), "rows of assistance_records");
+    let want_items: usize = created.values().map(|c| c.items).sum();
+    let want_residents: usize = created.values().map(|c| c.residents).sum();
+    assert_eq!(items, want_items as i64, "rows of assistance_items");
+    assert_eq!(
+        residents, want_residents as i64,
+        "rows of assistance_residents"
+    );
+    assert_eq!(
+        devices_applied(db),
+        created.len() as i64,
+        "records_applied summed over devices"
+    );
+}
+
+fn statuses(sent: &[Value], answer: &Value) -> Vec<String> {
+    let results = answer["results"].as_array().expect("results");
+    assert_eq!(results.len(), sent.len(), "one result per record: {answer}");
+    sent.iter()
+        .zip(results)
+        .map(|(record, result)| {
+            assert_eq!(result["id"], record["id"], "results in the order sent");
+            result["status"].as_str().expect("status").to_owned()
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- killed mid-batch
+
+async fn killed_mid_batch(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    let mut server = ServerProcess::seeded(&db, 30).await;
+    let http = http();
+    let base = server.base();
+    let token = login(&http, &base, VOLUNTEER).await;
+    let households = village(&http, &base, &token).await;
+    assert!(stored(&db).0.is_empty(), "the demo has no records yet");
+
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let now = Utc::now();
+    let created: Vec<(String, Created)> = (0..400)
+        .map(|_| new_record(&mut rng, &households, now))
+        .collect();
+    let batches: Vec<Vec<Value>> = created
+        .chunks(100)
+        .map(|c| c.iter().map(|(_, r)| r.body.clone()).collect())
+        .collect();
+    let send = |b: usize| {
+        push(
+            http.clone(),
+            base.clone(),
+            token.clone(),
+            "phone-a".into(),
+            batches[b].clone(),
+        )
+    };
+
+    // Batch 0 goes through and tells how long a batch takes on this machine.
+    let started = Instant::now();
+    let (status, answer) = send(0).await.expect("an answer to the first batch");
+    let batch_time = started.elapsed();
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        statuses(&batches[0], &answer)
+            .iter()
+            .all(|s| s == "applied"),
+        "{answer}"
+    );
+
+    // Batch 1: the server is killed about halfway through the time a batch takes. Batch 2: it is
+    // killed the moment the batch's records are visible in the database, i.e. committed, most likely
+    // before the answer is on its way.
+    let mut answered: Vec<Option<Vec<String>>> = vec![Some(vec![]), None, None, None];
+    for b in [1, 2] {
+        let in_flight = tokio::spawn(send(b));
+        if b == 1 {
+            tokio::time::sleep(batch_time / 2).await;
+        } else {
+            let last = batches[b].last().expect("a record")["id"]
+                .as_str()
+                .expect("id")
+                .to_owned();
+            let mut conn = db.connect();
+            while !in_flight.is_finished() {
+                let found: i64 = assistance_records::table
+                    .filter(assistance_records::id.eq(&last))
+                    .count()
+                    .get_result(&mut conn)
+                    .expect("look for the batch");
+                if found > 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        server.kill();
+        let first_try = in_flight.await.expect("the push task");
+        server.spawn().await;
+        if let Ok((200, answer)) = &first_try {
+            // The answer made it out before the kill: the client has it and clears the batch.
+            answered[b] = Some(statuses(&batches[b], answer));
+        }
+    }
+
+    // Batch 3: the server is killed as soon as the whole request is written to the socket.
+    let raw = server.write_push_raw(
+        &token,
+        &json!({"device_id": "phone-a", "records": batches[3]}),
+    );
+    server.kill();
+    drop(raw);
+    server.spawn().await;
+
+    // The client retries every batch it got no answer for, with the same ids and bodies.
+    let mut report = vec![];
+    for b in 1..batches.len() {
+        if answered[b].is_some() {
+            report.push(format!("batch {b}: answered before the kill"));
+            continue;
+        }
+        let (status, answer) = send(b).await.expect("an answer to the retry");
+        assert_eq!(status, 200, "{answer}");
+        let got = statuses(&batches[b], &answer);
+        for (s, r) in got.iter().zip(&batches[b]) {
+            assert!(
+                s == "applied" || s == "duplicate",
+                "the retry of {} got {s}: {answer}",
+                r["id"]
+            );
+        }
+        // One transaction per batch: after a kill, all of a batch is stored or none of it.
+        let first = &got[0];
+        assert!(
+            got.iter().all(|s| s == first),
+            "a killed batch was stored in part: {got:?}"
+        );
+        report.push(format!(
+            "batch {b}: retry answered {first} (the kill landed {} the commit)",
+            if first == "applied" {
+                "before"
+            } else {
+                "after"
+            }
+        ));
+        answered[b] = Some(got);
+    }
+
+    let created: BTreeMap<String, Created> = created.into_iter().collect();
+    assert_stored_exactly(&db, &created);
+    println!(
+        "killed mid-batch on {backend:?}: {} records stored once each; {}",
+        created.len(),
+        report.join("; ")
+    );
+}
+
+// ---------------------------------------------------------------- a thousand random faults
+
+#[derive(Default, Debug)]
+struct Faults {
+    dropped_requests: usize,
+    dropped_replies: usize,
+    duplicates: usize,
+    reorders: usize,
+    mixed: usize,
+    restarts: usize,
+    lost_pull_replies: usize,
+}
+
+impl Faults {
+    fn total(&self) -> usize {
+        self.dropped_requests
+            + self.dropped_replies
+            + self.duplicates
+            + self.reorders
+            + self.mixed
+            + self.restarts
+            + self.lost_pull_replies
+    }
+}
+
+/// The phone: records it made, its outbox, and everything it was told.
+struct Phone {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    device: String,
+    rng: ChaCha8Rng,
+    households: Vec<(String, Vec<String>)>,
+    created: BTreeMap<String, Created>,
+    /// Ids waiting for `applied` or `duplicate`, oldest first.
+    outbox: Vec<String>,
+    /// Ids the server answered `applied` or `duplicate` for, in that order.
+    cleared: Vec<String>,
+    cleared_set: BTreeSet<String>,
+    /// How many times each id was answered `applied`: more than once would be a double application.
+    applied: HashMap<String, usize>,
+    /// Answers that must never happen to a valid record (conflict, rejected, a second `applied`).
+    bad: Vec<String>,
+    /// Pushes answered with a status other than 200.
+    server_errors: Vec<String>,
+    answers: usize,
+}
+
+impl Phone {
+    fn create(&mut self, n: usize) {
+        let now = Utc::now();
+        for _ in 0..n {
+            let (id, record) = new_record(&mut self.rng, &self.households, now);
+            self.outbox.push(id.clone());
+            self.created.insert(id, record);
+        }
+    }
+
+    fn bodies(&self, ids: &[String]) -> Vec<Value> {
+        ids.iter().map(|id| self.created[id].body.clone()).collect()
+    }
+
+    fn send(
+        &self,
+        ids: &[String],
+    ) -> impl std::future::Future<Output = Result<(u16, Value), String>> {
+        push(
+            self.http.clone(),
+            self.base.clone(),
+            self.token.clone(),
+            self.device.clone(),
+            self.bodies(ids),
+        )
+    }
+
+    /// Up to `n` ids from the front of the outbox, skipping `skip`.
+    fn front(&self, skip: usize, n: usize) -> Vec<String> {
+        self.outbox.iter().skip(skip).take(n).cloned().collect()
+    }
+
+    fn batch_size(&mut self) -> usize {
+        self.rng.random_range(1..=30)
+    }
+
+    /// Takes in an answer the client received.
+    fn accept(&mut self, ids: &[String], outcome: &Result<(u16, Value), String>) {
+        let Ok((status, answer)) = outcome else {
+            return;
+        };
+        if *status != 200 {
+            self.server_errors.push(format!("{status}: {answer}"));
+            return;
+        }
+        self.answers += 1;
+        let Some(results) = answer["results"].as_array() else {
+            self.bad.push(format!("no results: {answer}"));
+            return;
+        };
+        if results.len() != ids.len() {
+            self.bad.push(format!(
+                "{} results for {} records",
+                results.len(),
+                ids.len()
+            ));
+            return;
+        }
+        for (id, result) in ids.iter().zip(results) {
+            if result["id"] != json!(id) {
+                self.bad
+                    .push(format!("result for {} where {id} was sent", result["id"]));
+                continue;
+            }
+            match result["status"].as_str() {
+                Some("applied") => {
+                    let n = self.applied.entry(id.clone()).or_default();
+                    *n += 1;
+                    if *n > 1 {
+                        self.bad.push(format!("{id} answered applied {n} times"));
+                    }
+                }
+                Some("duplicate") => {}
+                _ => {
+                    self.bad.push(format!("{id}: {result}"));
+                    continue;
+                }
+            }
+            if result["version"] != json!(1) {
+                self.bad
+                    .push(format!("{id}: version {}", result["version"]));
+            }
+            if self.cleared_set.insert(id.clone()) {
+                self.cleared.push(id.clone());
+            }
+        }
+        let cleared = &self.cleared_set;
+        self.outbox.retain(|id| !cleared.contains(id));
+    }
+
+    /// The outbox drained without faults, 100 records a batch.
+    async fn drain(&mut self) {
+        let mut rounds = 0;
+        while !self.outbox.is_empty() {
+            rounds += 1;
+            assert!(
+                rounds <= 1000,
+                "the outbox does not drain: {} left; server errors {:?}; bad answers {:?}",
+                self.outbox.len(),
+                self.server_errors.iter().take(3).collect::<Vec<_>>(),
+                self.bad.iter().take(3).collect::<Vec<_>>()
+            );
+            let ids = self.front(0, 100);
+            let outcome = self.send(&ids).await;
+            self.accept(&ids, &outcome);
+        }
+    }
+}
+
+/// A second device of the same volunteer, pulling with a cursor while the faults go on.
+struct Puller {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    cursor: Option<String>,
+    /// The latest data of each assistance record received.
+    seen: BTreeMap<String, Value>,
+    /// How many accepted pulls carried each record.
+    deliveries: HashMap<String, usize>,
+    pulls: usize,
+}
+
+impl Puller {
+    /// One pull; the cursor moves only when the reply is taken in. Returns `has_more` (false when
+    /// the reply was lost or refused).
+    async fn pull(&mut self, limit: usize, take_reply: bool) -> bool {
+        let mut req = self
+            .http
+            .get(format!("{}/api/v1/sync/pull", self.base))
+            .bearer_auth(&self.token)
+            .query(&[
+                ("limit", limit.to_string()),
+                ("device_id", "phone-b".into()),
+            ]);
+        if let Some(c) = &self.cursor {
+            req = req.query(&[("cursor", c)]);
+        }
+        let Ok(res) = req.send().await else {
+            return false;
+        };
+        assert_eq!(res.status(), 200, "pull");
+        let page: Value = res.json().await.expect("pull json");
+        if !take_reply {
+            return false;
+        }
+        self.pulls += 1;
+        for change in page["changes"].as_array().expect("changes") {
+            if change["kind"] == "assistance_record" {
+                let id = change["id"].as_str().expect("id").to_owned();
+                *self.deliveries.entry(id.clone()).or_default() += 1;
+                self.seen.insert(id, change["data"].clone());
+            }
+        }
+        self.cursor = Some(page["cursor"].as_str().expect("cursor").to_owned());
+        page["has_more"].as_bool().expect("has_more")
+    }
+}
+
+async fn random_faults(backend: Backend) {
+    const FAULTS: usize = 1000;
+    const RESTART_EVERY: usize = 50;
+    let started = Instant::now();
+    let db = TestDatabase::new(backend);
+    let mut server = ServerProcess::seeded(&db, 30).await;
+    let base = server.base();
+    let http = http();
+    let token = login(&http, &base, VOLUNTEER).await;
+    let households = village(&http, &base, &token).await;
+    let mut phone = Phone {
+        http: http.clone(),
+        base: base.clone(),
+        token,
+        device: "phone-a".into(),
+        rng: ChaCha8Rng::seed_from_u64(2026),
+        households,
+        created: BTreeMap::new(),
+        outbox: vec![],
+        cleared: vec![],
+        cleared_set: BTreeSet::new(),
+        applied: HashMap::new(),
+        bad: vec![],
+        server_errors: vec![],
+        answers: 0,
+    };
+    let mut puller = Puller {
+        token: login(&http, &base, VOLUNTEER).await,
+        http,
+        base,
+        cursor: None,
+        seen: BTreeMap::new(),
+        deliveries: HashMap::new(),
+        pulls: 0,
+    };
+    let mut faults = Faults::default();
+    let mut steps = 0;
+    let mut next_restart = RESTART_EVERY;
+    let (mut pull_time, mut restart_time) = (Duration::ZERO, Duration::ZERO);
+
+    while faults.total() < FAULTS {
+        steps += 1;
+        // Now and then a burst made offline, otherwise a visit every few steps.
+        let n = if phone.rng.random_bool(0.08) {
+            4
+        } else {
+            usize::from(phone.rng.random_bool(0.35))
+        };
+        phone.create(n);
+
+        if phone.rng.random_bool(0.25) {
+            let limit = phone.rng.random_range(1..=300);
+            let take = phone.rng.random_bool(0.9);
+            if !take {
+                faults.lost_pull_replies += 1;
+            }
+            let t = Instant::now();
+            puller.pull(limit, take).await;
+            pull_time += t.elapsed();
+        }
+        if phone.outbox.is_empty() {
+            continue;
+        }
+
+        if faults.total() + 1 >= next_restart {
+            // SIGKILL while a push is in flight: before, during or after its transaction.
+            next_restart += RESTART_EVERY;
+            faults.restarts += 1;
+            let t = Instant::now();
+            let size = phone.batch_size();
+            let ids = phone.front(0, size);
+            if phone.rng.random_bool(0.3) {
+                let body = json!({"device_id": phone.device, "records": phone.bodies(&ids)});
+                let raw = server.write_push_raw(&phone.token, &body);
+                server.kill();
+                drop(raw);
+                server.spawn().await;
+            } else {
+                let delay = Duration::from_millis(phone.rng.random_range(0..60));
+                let in_flight = tokio::spawn(phone.send(&ids));
+                tokio::time::sleep(delay).await;
+                server.restart().await;
+                let outcome = in_flight.await.expect("push task");
+                phone.accept(&ids, &outcome);
+            }
+            restart_time += t.elapsed();
+            continue;
+        }
+
+        match phone.rng.random_range(0..9) {
+            // A plain push, answered.
+            0..=1 => {
+                let size = phone.batch_size();
+                let ids = phone.front(0, size);
+                let outcome = phone.send(&ids).await;
+                phone.accept(&ids, &outcome);
+            }
+            // Dropped request: the batch never reaches the server.
+            2 => {
+                faults.dropped_requests += 1;
+            }
+            // Dropped reply: the server gets the batch, the phone never hears back.
+            3 | 4 => {
+                faults.dropped_replies += 1;
+                let size = phone.batch_size();
+                let ids = phone.front(0, size);
+                if phone.rng.random_bool(0.5) {
+                    // The answer is lost on the way back.
+                    let _ = phone.send(&ids).await;
+                } else {
+                    // The phone gives up mid-request (connection cut) after a few milliseconds.
+                    let wait = Duration::from_millis(phone.rng.random_range(0..30));
+                    let _ = tokio::time::timeout(wait, phone.send(&ids)).await;
+                }
+            }
+            // Duplicated request: the same batch twice, at once or one after the other.
+            5 | 6 => {
+                faults.duplicates += 1;
+                let size = phone.batch_size();
+                let ids = phone.front(0, size);
+                if phone.rng.random_bool(0.5) {
+                    let (a, b) = tokio::join!(phone.send(&ids), phone.send(&ids));
+                    phone.accept(&ids, &a);
+                    phone.accept(&ids, &b);
+                } else {
+                    let a = phone.send(&ids).await;
+                    let b = phone.send(&ids).await;
+                    phone.accept(&ids, &a);
+                    phone.accept(&ids, &b);
+                }
+            }
+            // Reordered batches: a newer batch arrives before an older one.
+            7 => {
+                if phone.outbox.len() < 2 {
+                    continue;
+                }
+                faults.reorders += 1;
+                let size = phone.batch_size().min(phone.outbox.len() / 2);
+                let older = phone.front(0, size);
+                let newer = phone.front(size, size);
+                let b = phone.send(&newer).await;
+                let a = phone.send(&older).await;
+                phone.accept(&newer, &b);
+                phone.accept(&older, &a);
+            }
+            // A batch mixing records already stored with new ones, in any order.
+            _ => {
+                if phone.cleared.is_empty() {
+                    continue;
+                }
+                faults.mixed += 1;
+                let size = phone.batch_size();
+                let mut ids = phone.front(0, size);
+                let old = phone.rng.random_range(1..=10);
+                for _ in 0..old {
+                    let id = phone.cleared[phone.rng.random_range(0..phone.cleared.len())].clone();
+                    if !ids.contains(&id) {
+                        let at = phone.rng.random_range(0..=ids.len());
+                        ids.insert(at, id);
+                    }
+                }
+                let outcome = phone.send(&ids).await;
+                let before: Vec<bool> = ids
+                    .iter()
+                    .map(|id| phone.cleared_set.contains(id))
+                    .collect();
+                phone.accept(&ids, &outcome);
+                if let Ok((200, answer)) = &outcome {
+                    for ((id, was_stored), result) in ids.iter().zip(before).zip(
+                        answer["results"]
+                            .as_array()
+                            .map(Vec::as_slice)
+                            .unwrap_or(&[]),
+                    ) {
+                        if was_stored && result["status"] != "duplicate" {
+                            phone.bad.push(format!("{id} was stored already: {result}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let faulty_phase = started.elapsed();
+
+    // Back to a good network: the phone drains its outbox, the second device catches up.
+    phone.drain().await;
+    db.settle().await;
+    let mut catch_up = 0;
+    while puller.pull(1000, true).await {
+        catch_up += 1;
+        assert!(catch_up < 1000, "the pull never ends");
+    }
+
+    assert!(
+        phone.server_errors.is_empty(),
+        "{} pushes were refused by the server, e.g. {:?}",
+        phone.server_errors.len(),
+        &phone.server_errors[..phone.server_errors.len().min(5)]
+    );
+    assert!(
+        phone.bad.is_empty(),
+        "{} wrong answers, e.g. {:?}",
+        phone.bad.len(),
+        &phone.bad[..phone.bad.len().min(5)]
+    );
+    assert_stored_exactly(&db, &phone.created);
+
+    // The second device saw every record, each once, with the data the phone made.
+    let created_ids: BTreeSet<&String> = phone.created.keys().collect();
+    let seen_ids: BTreeSet<&String> = puller.seen.keys().collect();
+    let unseen: Vec<&&String> = created_ids.difference(&seen_ids).collect();
+    assert!(
+        unseen.is_empty(),
+        "the pull skipped {} records, e.g. {:?}",
+        unseen.len(),
+        &unseen[..unseen.len().min(5)]
+    );
+    assert_eq!(seen_ids, created_ids, "the pull sent records nobody made");
+    let repeated: Vec<(&String, &usize)> =
+        puller.deliveries.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        repeated.is_empty(),
+        "{} records came twice through a moving cursor, e.g. {:?}",
+        repeated.len(),
+        &repeated[..repeated.len().min(5)]
+    );
+    for (id, data) in &puller.seen {
+        let made = &phone.created[id];
+        assert_eq!(data["household_id"], json!(made.household), "{id}");
+        assert_eq!(
+            data["items"].as_array().map(Vec::len),
+            Some(made.items),
+            "{id}"
+        );
+        assert_eq!(
+            data["resident_ids"].as_array().map(Vec::len),
+            Some(made.residents),
+            "{id}"
+        );
+    }
+
+    println!(
+        "faults on {backend:?}: {} injected (dropped requests {}, dropped replies {}, duplicates {}, reorders {}, \
+         mixed batches {}, restarts {}, lost pull replies {}), records: {}, lost: 0, duplicated: 0; \
+         {} steps, {} push answers, {} pulls, server starts {}; {:.1} s with faults ({:.1} s pulling, \
+         {:.1} s restarting), {:.1} s in all",
+        faults.total(),
+        faults.dropped_requests,
+        faults.dropped_replies,
+        faults.duplicates,
+        faults.reorders,
+        faults.mixed,
+        faults.restarts,
+        faults.lost_pull_replies,
+        phone.created.len(),
+        steps,
+        phone.answers,
+        puller.pulls,
+        server.starts,
+        faulty_phase.as_secs_f64(),
+        pull_time.as_secs_f64(),
+        restart_time.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+}
