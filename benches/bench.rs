@@ -3,7 +3,9 @@
 //! asserts on time; it measures and reports against the budgets in DESIGN §7.
 //!
 //! Suites: `logins` (burst of concurrent logins: logins/s, latency, server peak RSS) and
-//! `village_list` (a village leader pages through a 2,000-household village with adoption summaries).
+//! `village_list` (a village leader pages through a 2,000-household village with adoption summaries),
+//! `ingest` (phones push house visits in 100-record batches, against a raw SQLite insert baseline) and
+//! `first_pull` (a new phone pulls its 2,000-household village from no cursor).
 //! `BENCH_ONLY=logins` runs one suite; `BENCH_DATABASE_URL=postgres://…/postgres` adds PostgreSQL runs.
 
 use std::fmt::Write as _;
@@ -326,6 +328,454 @@ fn bench_village_list(backend: &str) -> ListFigures {
     })
 }
 
+// ---------------------------------------------------------------- sync ingest and first pull
+
+/// Signs in and returns (access token, user).
+async fn sign_in(
+    client: &reqwest::Client,
+    base: &str,
+    username: &str,
+) -> (String, serde_json::Value) {
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": "TungNha@2026"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = login["access_token"].as_str().expect("token").to_owned();
+    (token, login["user"].clone())
+}
+
+/// Resets the server's peak RSS (VmHWM) so the next reading covers only what follows.
+fn reset_peak_rss(server: &Server) {
+    let _ = std::fs::write(format!("/proc/{}/clear_refs", server.child.id()), "5");
+}
+
+/// The volunteer's households with their residents, from a full pull.
+async fn village_by_pull(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> Vec<(String, Vec<String>)> {
+    let mut residents: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let mut cursor = String::new();
+    loop {
+        let page: serde_json::Value = client
+            .get(format!("{base}/api/v1/sync/pull"))
+            .query(&[("limit", "5000"), ("cursor", cursor.as_str())])
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("pull")
+            .json()
+            .await
+            .expect("json");
+        for c in page["changes"].as_array().expect("changes") {
+            match c["kind"].as_str() {
+                Some("household") if c["op"] == "upsert" => {
+                    residents
+                        .entry(c["id"].as_str().expect("id").to_owned())
+                        .or_default();
+                }
+                Some("resident") if c["op"] == "upsert" => {
+                    residents
+                        .entry(
+                            c["data"]["household_id"]
+                                .as_str()
+                                .expect("household")
+                                .to_owned(),
+                        )
+                        .or_default()
+                        .push(c["id"].as_str().expect("id").to_owned());
+                }
+                _ => {}
+            }
+        }
+        cursor = page["cursor"].as_str().expect("cursor").to_owned();
+        if page["has_more"] != true {
+            break;
+        }
+    }
+    residents
+        .into_iter()
+        .filter(|(_, r)| !r.is_empty())
+        .collect()
+}
+
+/// House visits as a phone makes them: one resident, VNeID level 2, a time in the past two weeks.
+fn visits(village: &[(String, Vec<String>)], n: usize, seed: u64) -> Vec<serde_json::Value> {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+    let now = chrono::Utc::now();
+    (0..n)
+        .map(|_| {
+            let (household, residents) = &village[rng.random_range(0..village.len())];
+            let resident = &residents[rng.random_range(0..residents.len())];
+            let mut bytes = [0u8; 16];
+            rng.fill(&mut bytes);
+            let occurred = now - chrono::TimeDelta::seconds(rng.random_range(60..1_209_600i64));
+            let outcome = ["done", "done", "assisted", "declined"][rng.random_range(0..4usize)];
+            serde_json::json!({
+                "kind": "assistance_record",
+                "id": uuid::Builder::from_random_bytes(bytes).into_uuid().to_string(),
+                "op": "create",
+                "data": {
+                    "household_id": household, "resident_ids": [resident],
+                    "occurred_at": occurred.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    "channel": "house_visit",
+                    "items": [{"service_code": "vneid_level2", "outcome": outcome}],
+                },
+            })
+        })
+        .collect()
+}
+
+struct IngestFigures {
+    backend: String,
+    clients: usize,
+    records: usize,
+    seconds: f64,
+    per_sec: f64,
+    p50_ms: f64,
+    p95_ms: f64,
+    rss_before_mib: f64,
+    peak_rss_mib: f64,
+    not_applied: usize,
+    retried: usize,
+}
+
+const INGEST_RECORDS: usize = 20_000;
+const INGEST_BATCH: usize = 100;
+const INGEST_TIME_CAP: Duration = Duration::from_secs(20);
+
+/// The demo commune at 2,000 households; the Phú Lộc volunteer's phones push house visits over HTTP,
+/// 100 a batch, each client one after another (as the PWA's single-flight uploader does).
+fn bench_ingest(backend: &str, clients: usize) -> IngestFigures {
+    let server = Server::start(backend);
+    server.seed_demo(2_000);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let client = reqwest::Client::builder().build().expect("client");
+    let base = server.base.clone();
+    let (token, village) = rt.block_on(async {
+        let (token, _) = sign_in(&client, &base, "tinhnguyen.phuloc").await;
+        let village = village_by_pull(&client, &base, &token).await;
+        (token, village)
+    });
+    // Every body is built before the clock starts.
+    let records = visits(&village, INGEST_RECORDS, 7 + clients as u64);
+    let per_client = records.len() / clients;
+    let bodies: Vec<Vec<Vec<u8>>> = records
+        .chunks(per_client)
+        .take(clients)
+        .enumerate()
+        .map(|(c, mine)| {
+            mine.chunks(INGEST_BATCH)
+                .map(|batch| {
+                    serde_json::to_vec(&serde_json::json!({"device_id": format!("bench-phone-{c}"), "records": batch}))
+                        .expect("json")
+                })
+                .collect()
+        })
+        .collect();
+    let (rss_before, _) = server.memory_kib();
+    reset_peak_rss(&server);
+    let started = Instant::now();
+    let url = format!("{base}/api/v1/sync/push");
+    let per_client: Vec<(Vec<f64>, usize, usize, usize)> = rt.block_on(async {
+        let tasks: Vec<_> = bodies
+            .into_iter()
+            .map(|batches| {
+                let client = client.clone();
+                let url = url.clone();
+                let token = token.clone();
+                tokio::spawn(async move {
+                    let (mut latencies, mut applied, mut not_applied, mut retried) =
+                        (vec![], 0, 0, 0);
+                    for body in batches {
+                        if started.elapsed() > INGEST_TIME_CAP {
+                            break;
+                        }
+                        for attempt in 0..5 {
+                            let t = Instant::now();
+                            let res = client
+                                .post(&url)
+                                .bearer_auth(&token)
+                                .header("content-type", "application/json")
+                                .body(body.clone())
+                                .send()
+                                .await;
+                            let answer: Option<serde_json::Value> = match res {
+                                Ok(r) if r.status() == 200 => r.json().await.ok(),
+                                Ok(r) => {
+                                    eprintln!(
+                                        "bench: push answered {}: {}",
+                                        r.status(),
+                                        r.text().await.unwrap_or_default()
+                                    );
+                                    None
+                                }
+                                Err(e) => {
+                                    eprintln!("bench: push failed: {e}");
+                                    None
+                                }
+                            };
+                            latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                            let Some(answer) = answer else {
+                                retried += 1;
+                                assert!(attempt < 4, "a batch failed five times");
+                                continue;
+                            };
+                            for r in answer["results"].as_array().expect("results") {
+                                if r["status"] == "applied" || r["status"] == "duplicate" {
+                                    applied += 1;
+                                } else {
+                                    not_applied += 1;
+                                }
+                            }
+                            break;
+                        }
+                    }
+                    (latencies, applied, not_applied, retried)
+                })
+            })
+            .collect();
+        let mut out = vec![];
+        for t in tasks {
+            out.push(t.await.expect("client task"));
+        }
+        out
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    let (_, peak) = server.memory_kib();
+    let mut latencies: Vec<f64> = per_client
+        .iter()
+        .flat_map(|c| c.0.iter().copied())
+        .collect();
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let stored: usize = per_client.iter().map(|c| c.1).sum();
+    IngestFigures {
+        backend: backend.to_owned(),
+        clients,
+        records: stored,
+        seconds,
+        per_sec: stored as f64 / seconds,
+        p50_ms: percentile(&latencies, 50.0),
+        p95_ms: percentile(&latencies, 95.0),
+        rss_before_mib: rss_before as f64 / 1024.0,
+        peak_rss_mib: peak as f64 / 1024.0,
+        not_applied: per_client.iter().map(|c| c.2).sum(),
+        retried: per_client.iter().map(|c| c.3).sum(),
+    }
+}
+
+/// The physical limit on this machine: the rows one visit leaves (record, item, helped resident,
+/// receipt, change-log entry) inserted straight into a SQLite file with diesel, WAL,
+/// `synchronous=FULL`, one transaction per 100 records. Returns records/s.
+fn sqlite_baseline(records: usize) -> f64 {
+    use diesel::connection::SimpleConnection;
+    use diesel::sql_types::{BigInt, Text};
+    use diesel::{Connection, RunQueryDsl};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("baseline.db");
+    let mut conn =
+        diesel::SqliteConnection::establish(path.to_str().expect("utf-8 path")).expect("open");
+    conn.batch_execute(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+         CREATE TABLE records (id TEXT PRIMARY KEY NOT NULL, commune_id TEXT NOT NULL, village_id TEXT NOT NULL,
+             household_id TEXT NOT NULL, author_id TEXT NOT NULL, device_id TEXT NOT NULL, occurred_at TEXT NOT NULL,
+             channel TEXT NOT NULL, notes TEXT, received_at TEXT NOT NULL);
+         CREATE INDEX records_household ON records (household_id, occurred_at);
+         CREATE TABLE items (record_id TEXT NOT NULL REFERENCES records (id), position INTEGER NOT NULL,
+             service_code TEXT NOT NULL, outcome TEXT NOT NULL, note TEXT, PRIMARY KEY (record_id, position));
+         CREATE TABLE helped (record_id TEXT NOT NULL REFERENCES records (id), resident_id TEXT NOT NULL,
+             PRIMARY KEY (record_id, resident_id));
+         CREATE TABLE receipts (id TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, body_hash TEXT NOT NULL,
+             version BIGINT NOT NULL, status TEXT NOT NULL, user_id TEXT NOT NULL, device_id TEXT NOT NULL,
+             received_at TEXT NOT NULL);
+         CREATE TABLE changes (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, object_id TEXT NOT NULL,
+             commune_id TEXT, village_id TEXT, op TEXT NOT NULL, user_id TEXT, changed_at TEXT NOT NULL);",
+    )
+    .expect("schema");
+    let ids: Vec<String> = (0..records)
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
+    let (commune, village, user) = (
+        uuid::Uuid::now_v7().to_string(),
+        uuid::Uuid::now_v7().to_string(),
+        uuid::Uuid::now_v7().to_string(),
+    );
+    let started = Instant::now();
+    for chunk in ids.chunks(INGEST_BATCH) {
+        conn.transaction::<_, diesel::result::Error, _>(|c| {
+            for (i, id) in chunk.iter().enumerate() {
+                let household = format!("household-{}", i % 333);
+                let now = chrono::Utc::now().to_rfc3339();
+                diesel::sql_query("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)")
+                    .bind::<Text, _>(id)
+                    .bind::<Text, _>(&commune)
+                    .bind::<Text, _>(&village)
+                    .bind::<Text, _>(&household)
+                    .bind::<Text, _>(&user)
+                    .bind::<Text, _>("bench-phone")
+                    .bind::<Text, _>(&now)
+                    .bind::<Text, _>("house_visit")
+                    .bind::<Text, _>(&now)
+                    .execute(c)?;
+                diesel::sql_query("INSERT INTO items VALUES (?, 0, 'vneid_level2', 'done', NULL)")
+                    .bind::<Text, _>(id)
+                    .execute(c)?;
+                diesel::sql_query("INSERT INTO helped VALUES (?, ?)")
+                    .bind::<Text, _>(id)
+                    .bind::<Text, _>(&household)
+                    .execute(c)?;
+                diesel::sql_query("INSERT INTO receipts VALUES (?, 'assistance_record', ?, 1, 'applied', ?, 'bench-phone', ?)")
+                    .bind::<Text, _>(id)
+                    .bind::<Text, _>(id)
+                    .bind::<Text, _>(&user)
+                    .bind::<Text, _>(&now)
+                    .execute(c)?;
+                diesel::sql_query("INSERT INTO changes (kind, object_id, commune_id, village_id, op, user_id, changed_at) VALUES ('assistance_record', ?, ?, ?, 'upsert', ?, ?)")
+                    .bind::<Text, _>(id)
+                    .bind::<Text, _>(&commune)
+                    .bind::<Text, _>(&village)
+                    .bind::<Text, _>(&user)
+                    .bind::<Text, _>(&now)
+                    .execute(c)?;
+            }
+            Ok(())
+        })
+        .expect("insert");
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let n: N = diesel::sql_query("SELECT COUNT(*) AS n FROM records")
+        .get_result(&mut conn)
+        .expect("count");
+    assert_eq!(n.n as usize, records);
+    records as f64 / seconds
+}
+
+struct PullFigures {
+    backend: String,
+    households: usize,
+    residents: usize,
+    changes: usize,
+    requests: usize,
+    first_ms: f64,
+    p50_ms: f64,
+    gzip_kb: f64,
+    raw_kb: f64,
+    peak_rss_mib: f64,
+}
+
+/// The demo commune at 6 × 2,000 households; a volunteer's new phone pulls its village from no cursor,
+/// 5,000 changes a request, gzip on. Server time = the sum of the requests' times, measured at the client
+/// on loopback.
+fn bench_first_pull(backend: &str) -> PullFigures {
+    const ROUNDS: usize = 5;
+    let server = Server::start(backend);
+    let seeded = Instant::now();
+    server.seed_demo(12_000);
+    eprintln!(
+        "bench: seeded 12,000 households on {backend} in {:.1} s",
+        seeded.elapsed().as_secs_f64()
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let client = reqwest::Client::builder()
+        .gzip(false)
+        .build()
+        .expect("client");
+    let base = server.base.clone();
+    let (token, _) = rt.block_on(sign_in(&client, &base, "tinhnguyen.phuloc"));
+    reset_peak_rss(&server);
+    let mut totals = vec![];
+    let mut figures = (0, 0, 0, 0, 0usize, 0usize);
+    for round in 0..ROUNDS {
+        let (total_ms, households, residents, changes, requests, gzip, raw) = rt.block_on(async {
+            let mut cursor = String::new();
+            let (
+                mut total,
+                mut households,
+                mut residents,
+                mut changes,
+                mut requests,
+                mut gzip,
+                mut raw,
+            ) = (0.0, 0, 0, 0, 0, 0, 0);
+            loop {
+                let t = Instant::now();
+                let res = client
+                    .get(format!("{base}/api/v1/sync/pull"))
+                    .query(&[
+                        ("limit", "5000"),
+                        ("cursor", cursor.as_str()),
+                        ("device_id", &format!("bench-new-phone-{round}")),
+                    ])
+                    .bearer_auth(&token)
+                    .header("accept-encoding", "gzip")
+                    .send()
+                    .await
+                    .expect("pull");
+                assert_eq!(res.status(), 200, "pull");
+                let gzipped = res
+                    .headers()
+                    .get("content-encoding")
+                    .is_some_and(|v| v == "gzip");
+                let body = res.bytes().await.expect("body");
+                total += t.elapsed().as_secs_f64() * 1000.0;
+                requests += 1;
+                gzip += body.len();
+                assert!(gzipped, "the pull is not compressed");
+                let mut text = String::new();
+                std::io::Read::read_to_string(
+                    &mut flate2::read::GzDecoder::new(&body[..]),
+                    &mut text,
+                )
+                .expect("gzip");
+                raw += text.len();
+                let page: serde_json::Value = serde_json::from_str(&text).expect("json");
+                for c in page["changes"].as_array().expect("changes") {
+                    changes += 1;
+                    match c["kind"].as_str() {
+                        Some("household") => households += 1,
+                        Some("resident") => residents += 1,
+                        _ => {}
+                    }
+                }
+                cursor = page["cursor"].as_str().expect("cursor").to_owned();
+                if page["has_more"] != true {
+                    break;
+                }
+            }
+            (total, households, residents, changes, requests, gzip, raw)
+        });
+        totals.push(total_ms);
+        figures = (households, residents, changes, requests, gzip, raw);
+    }
+    let (_, peak) = server.memory_kib();
+    let first_ms = totals[0];
+    totals.sort_by(|a, b| a.total_cmp(b));
+    PullFigures {
+        backend: backend.to_owned(),
+        households: figures.0,
+        residents: figures.1,
+        changes: figures.2,
+        requests: figures.3,
+        first_ms,
+        p50_ms: percentile(&totals, 50.0),
+        gzip_kb: figures.4 as f64 / 1000.0,
+        raw_kb: figures.5 as f64 / 1000.0,
+        peak_rss_mib: peak as f64 / 1024.0,
+    }
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -445,6 +895,60 @@ fn main() {
                 f.page_p50_ms,
                 f.page_p95_ms,
                 f.gzip_kib
+            )
+            .ok();
+        }
+        writeln!(out).ok();
+    }
+
+    if wants("ingest") {
+        writeln!(out, "## Sync ingest over HTTP\n").ok();
+        writeln!(out, "The demo commune seeded with 2,000 households (about 330 in Phú Lộc); the Phú Lộc volunteer pushes {INGEST_RECORDS} house visits (one resident, one service each) in {INGEST_BATCH}-record batches, either from one phone or from 4 phones at once (own device ids), each phone sending its batches one after another; at most {} s of pushing, a fresh server and database for each row. Budgets (DESIGN §7): ≥ 10,000 records/s, ≤ 100 MB RSS. Peak RSS is the server's high-water mark during the pushes (reset after sign-in). Latency = one batch, at the client.\n", INGEST_TIME_CAP.as_secs()).ok();
+        writeln!(out, "| backend | phones | records stored | seconds | records/s | budget records/s | batch p50 ms | batch p95 ms | RSS before MiB | peak RSS MiB | budget RSS MiB | not applied | retried batches |").ok();
+        writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|").ok();
+        let mut best_sqlite = 0.0f64;
+        for backend in &backends {
+            for clients in [1, 4] {
+                eprintln!("bench: ingest on {backend} with {clients} client(s)…");
+                let f = bench_ingest(backend, clients);
+                if f.backend == "sqlite" {
+                    best_sqlite = best_sqlite.max(f.per_sec);
+                }
+                writeln!(
+                    out,
+                    "| {} | {} | {} | {:.1} | {:.0} | 10000 | {:.1} | {:.1} | {:.1} | {:.1} | 100 | {} | {} |",
+                    f.backend, f.clients, f.records, f.seconds, f.per_sec, f.p50_ms, f.p95_ms,
+                    f.rss_before_mib, f.peak_rss_mib, f.not_applied, f.retried
+                )
+                .ok();
+            }
+        }
+        eprintln!("bench: ingest baseline…");
+        let baseline = sqlite_baseline(INGEST_RECORDS);
+        writeln!(out, "\nBaseline, same run: the rows one visit leaves (record, item, helped resident, receipt, change-log entry) inserted straight into a SQLite file with diesel, WAL, `synchronous=FULL`, one transaction per {INGEST_BATCH} records, no HTTP and no checks: **{baseline:.0} records/s**. The server's best SQLite figure above is {:.1} % of it ({:.0}× slower).\n", 100.0 * best_sqlite / baseline, baseline / best_sqlite.max(1.0)).ok();
+    }
+
+    if wants("first_pull") {
+        writeln!(out, "## A new phone's first pull of its village\n").ok();
+        writeln!(out, "The demo commune seeded with 12,000 households (2,000 per village); the Phú Lộc volunteer pulls from no cursor, `limit=5000`, `Accept-Encoding: gzip`, until `has_more` is false. Server time = sum of the requests' times at the client (loopback). {} rounds on one server, each as a new device; first = the first round, p50 over all rounds. Budget (DESIGN §7, village of 2,000 households and 6,000 residents): ≤ 1 s server time, ≤ 600 KB compressed.\n", 5).ok();
+        writeln!(out, "| backend | households | residents | changes | requests | first ms | p50 ms | budget ms | gzip KB | budget KB | uncompressed KB | peak RSS MiB |").ok();
+        writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|").ok();
+        for backend in &backends {
+            eprintln!("bench: first pull on {backend}…");
+            let f = bench_first_pull(backend);
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {:.0} | {:.0} | 1000 | {:.0} | 600 | {:.0} | {:.1} |",
+                f.backend,
+                f.households,
+                f.residents,
+                f.changes,
+                f.requests,
+                f.first_ms,
+                f.p50_ms,
+                f.gzip_kb,
+                f.raw_kb,
+                f.peak_rss_mib
             )
             .ok();
         }

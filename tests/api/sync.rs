@@ -11,6 +11,7 @@ both_backends!(
     concurrent_pushes_of_the_same_records_store_them_once,
     a_stale_household_edit_waits_for_the_village_leader,
     a_superseding_record_recomputes_the_ledger,
+    the_ledger_folds_visits_in_any_order_as_a_full_recompute_would,
     households_made_offline_can_be_visited_in_the_same_batch,
     pull_sends_the_village_and_nothing_else_then_only_what_changed,
     pull_pages_with_has_more_and_sends_tombstones,
@@ -392,6 +393,127 @@ async fn a_superseding_record_recomputes_the_ledger(app: TestApp) {
         list["items"].as_array().expect("items").len(),
         1,
         "nobody is done: the household is still on the follow-up list"
+    );
+}
+
+/// The ledger as stored: (subject, service, status, day, source, source record).
+fn ledger_rows(
+    app: &TestApp,
+    household: &str,
+) -> Vec<(String, String, String, String, String, String)> {
+    use diesel::prelude::*;
+    use tungnha::db::schema::adoptions::dsl as a;
+    a::adoptions
+        .filter(a::household_id.eq(household))
+        .select((
+            a::subject_id,
+            a::service_code,
+            a::status,
+            a::status_on,
+            a::source,
+            a::source_record_id,
+        ))
+        .order((a::subject_id, a::service_code))
+        .load::<(
+            String,
+            String,
+            String,
+            chrono::NaiveDate,
+            String,
+            Option<String>,
+        )>(&mut app.conn())
+        .expect("ledger")
+        .into_iter()
+        .map(|(s, c, st, on, src, r)| (s, c, st, on.to_string(), src, r.unwrap_or_default()))
+        .collect()
+}
+
+/// Visits arrive in any order (phones sync late, batches interleave) and the ledger is folded one
+/// record at a time; whatever the order, it must equal what a full recompute from every live record
+/// gives. Includes equal timestamps, a leader's correction in the middle, and a superseding record.
+async fn the_ledger_folds_visits_in_any_order_as_a_full_recompute_would(app: TestApp) {
+    use rand::rngs::ChaCha8Rng;
+    use rand::{RngExt, SeedableRng};
+    let f = app.fixture().await;
+    let (h, r) = household(&app, &f).await;
+    let mut rng = ChaCha8Rng::seed_from_u64(18);
+    let outcomes = ["done", "assisted", "declined", "needs_follow_up"];
+    let mut records = vec![];
+    for _ in 0..60 {
+        // Few distinct times, so equal timestamps happen; all before the correction below.
+        let day = rng.random_range(1..=9);
+        let hour = rng.random_range(1..=3);
+        let at = format!("2026-11-{day:02}T0{hour}:00:00Z");
+        let service = if rng.random_bool(0.5) {
+            "vneid_level2"
+        } else {
+            "cashless_tuition"
+        };
+        let who: Vec<&str> = match rng.random_range(0..3) {
+            0 => vec![&r[0]],
+            1 => vec![&r[1]],
+            _ => vec![&r[0], &r[1]],
+        };
+        let outcome = outcomes[rng.random_range(0..4)];
+        records.push(
+            json!({"kind": "assistance_record", "id": id(), "op": "create", "data": {
+            "household_id": h, "resident_ids": who, "occurred_at": at, "channel": "house_visit",
+            "items": [{"service_code": service, "outcome": outcome}]}}),
+        );
+    }
+    // A later visit, after the leader's correction, for one resident.
+    records.push(json!({"kind": "assistance_record", "id": id(), "op": "create", "data": {
+        "household_id": h, "resident_ids": [&r[1]], "occurred_at": chrono::Utc::now().to_rfc3339(),
+        "channel": "house_visit", "items": [{"service_code": "vneid_level2", "outcome": "assisted"}]}}));
+    let later = records.pop().expect("later");
+    // Shuffled arrival, in batches of 1 to 7.
+    for i in (1..records.len()).rev() {
+        records.swap(i, rng.random_range(0..=i));
+    }
+    let mut sent = 0;
+    while sent < records.len() {
+        if sent >= records.len() / 2 && sent < records.len() / 2 + 7 {
+            // Halfway, the leader sets Đức's VNeID by hand.
+            let res = app.send(Method::PATCH, &format!("/api/v1/households/{h}/adoption"), Some(&f.leader.token),
+                Some(&json!({"items": [{"service_code": "vneid_level2", "resident_id": r[0], "status": "declined"}]}))).await;
+            assert_eq!(res.status(), 200);
+        }
+        let n = rng.random_range(1..=7).min(records.len() - sent);
+        let batch = json!(records[sent..sent + n]);
+        let res = push(&app, &f.volunteer.token, "p", batch).await;
+        assert!(statuses(&res).iter().all(|s| s == "applied"), "{res}");
+        sent += n;
+    }
+    assert_eq!(
+        statuses(&push(&app, &f.volunteer.token, "p", json!([later])).await),
+        ["applied"]
+    );
+    // A correction of one of the early records.
+    let mut fix = records[3].clone();
+    fix["data"]["supersedes"] = fix["id"].clone();
+    fix["id"] = json!(id());
+    fix["data"]["items"][0]["outcome"] = json!("declined");
+    assert_eq!(
+        statuses(&push(&app, &f.volunteer.token, "p", json!([fix])).await),
+        ["applied"]
+    );
+
+    let folded = ledger_rows(&app, &h);
+    assert!(folded.iter().any(|row| row.2 == "done"), "{folded:?}");
+    let mut conn = app.conn();
+    let household = tungnha::db::registry::find_household(&mut conn, &h)
+        .expect("query")
+        .expect("household");
+    for code in ["vneid_level2", "cashless_tuition"] {
+        let service = tungnha::db::registry::find_service_by_code(&mut conn, code)
+            .expect("query")
+            .expect("service");
+        tungnha::sync::adoption::recompute(&mut conn, &household, &service).expect("recompute");
+    }
+    assert_eq!(
+        ledger_rows(&app, &h),
+        folded,
+        "folding one record at a time differs from a recompute"
     );
 }
 

@@ -164,14 +164,33 @@ pub fn live_outcomes(
     household_id: &str,
     service_code: &str,
 ) -> QueryResult<Vec<(AssistanceRecord, String)>> {
-    assistance_records::table
-        .inner_join(assistance_items::table)
+    // Two steps on purpose: joined, SQLite's planner starts from the service index and walks every
+    // item of the service in the commune for each record pushed.
+    let records: Vec<AssistanceRecord> = assistance_records::table
         .filter(assistance_records::household_id.eq(household_id))
         .filter(assistance_records::superseded_by.is_null())
-        .filter(assistance_items::service_code.eq(service_code))
-        .select((AssistanceRecord::as_select(), assistance_items::outcome))
-        .order(assistance_records::occurred_at)
-        .load(conn)
+        .select(AssistanceRecord::as_select())
+        .order((assistance_records::occurred_at, assistance_records::id))
+        .load(conn)?;
+    let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    // The service is filtered here, not in SQL, for the same reason: given `service_code = ?`,
+    // SQLite prefers the service index to the primary key.
+    let mut outcomes: std::collections::HashMap<String, String> = assistance_items::table
+        .filter(assistance_items::record_id.eq_any(&ids))
+        .select((
+            assistance_items::record_id,
+            assistance_items::service_code,
+            assistance_items::outcome,
+        ))
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .filter(|(_, code, _)| code == service_code)
+        .map(|(id, _, outcome)| (id, outcome))
+        .collect();
+    Ok(records
+        .into_iter()
+        .filter_map(|r| outcomes.remove(&r.id).map(|o| (r, o)))
+        .collect())
 }
 
 #[derive(Clone, Debug, Default)]

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 
 use super::kinds::local_date;
-use crate::db::registry::{self as reg, AdoptionEntry, Household, Service};
-use crate::db::sync as store;
+use crate::db::registry::{self as reg, Adoption, AdoptionEntry, Household, Service};
+use crate::db::sync::{self as store, AssistanceRecord};
 use crate::db::DbConnection;
 use crate::domain::ServiceLevel;
 
@@ -114,6 +114,86 @@ pub fn recompute(
                 note: None,
             },
         )?;
+    }
+    Ok(())
+}
+
+/// Folds one new, live record into the ledger without reading the household's other records. The
+/// result equals [`recompute`] after the record, given that the ledger held `recompute`'s result
+/// before it: a `done` stays with the earliest record that says done, anything else follows the
+/// latest record, ordered by `(occurred_at, id)`. An entry set by hand (a correction or an import)
+/// after the visit happened is kept; one set before it goes through [`recompute`]. (`recompute`
+/// compares a hand-set entry with every record, which differs only for records dated after the
+/// correction that were stored before it, which the clock-skew check keeps to minutes.)
+pub fn apply_record(
+    conn: &mut DbConnection,
+    household: &Household,
+    service: &Service,
+    record: &AssistanceRecord,
+    outcome: &str,
+    residents: &[String],
+) -> diesel::QueryResult<()> {
+    let per_person = ServiceLevel::from_db(&service.level) == ServiceLevel::Person;
+    let subjects: Vec<&str> = if per_person {
+        residents.iter().map(String::as_str).collect()
+    } else {
+        vec![household.id.as_str()]
+    };
+    let existing = reg::adoptions_for(conn, &household.id, &service.code)?;
+    let manual = |e: &&Adoption| e.source != "record" && subjects.contains(&e.subject_id.as_str());
+    if existing
+        .iter()
+        .filter(manual)
+        .any(|e| e.updated_at <= record.occurred_at)
+    {
+        // A record newer than a hand-set entry: the records decide again, all of them.
+        return recompute(conn, household, service);
+    }
+    let status = match outcome {
+        "done" => "done",
+        "declined" => "declined",
+        _ => "assisted",
+    };
+    let key = (record.occurred_at, record.id.as_str());
+    for subject in subjects {
+        let current = existing.iter().find(|e| e.subject_id == subject);
+        if current.is_some_and(|c| c.source != "record") {
+            // Set by hand after this visit happened: kept.
+            continue;
+        }
+        let evidence = match current.and_then(|c| c.source_record_id.as_deref()) {
+            Some(id) if current.is_some_and(|c| c.status != "unknown") => {
+                store::find_record(conn, id)?
+            }
+            _ => None,
+        };
+        let replace = match (current, evidence) {
+            (Some(c), Some(prev)) => {
+                let newer = key > (prev.occurred_at, prev.id.as_str());
+                if c.status == "done" {
+                    status == "done" && !newer
+                } else {
+                    status == "done" || newer
+                }
+            }
+            _ => true,
+        };
+        if replace {
+            reg::set_adoption(
+                conn,
+                &AdoptionEntry {
+                    household,
+                    resident_id: per_person.then_some(subject),
+                    service_code: &service.code,
+                    status,
+                    status_on: local_date(record.occurred_at),
+                    set_by: Some(&record.author_id),
+                    source: "record",
+                    source_record_id: Some(&record.id),
+                    note: None,
+                },
+            )?;
+        }
     }
     Ok(())
 }

@@ -461,11 +461,24 @@ pub fn assistance_record(
             Some(&old.author_id),
         )?;
     }
-    touched.sort();
-    touched.dedup();
-    for code in touched {
-        if let Some(service) = reg::find_service_by_code(conn, &code)? {
-            super::adoption::recompute(conn, &household, &service)?;
+    if superseded.is_some() {
+        touched.sort();
+        touched.dedup();
+        for code in touched {
+            if let Some(service) = reg::find_service_by_code(conn, &code)? {
+                super::adoption::recompute(conn, &household, &service)?;
+            }
+        }
+    } else {
+        for (item, service) in d.items.iter().zip(&services) {
+            super::adoption::apply_record(
+                conn,
+                &household,
+                service,
+                &record,
+                &item.outcome,
+                &residents,
+            )?;
         }
     }
     if d.channel == "house_visit" && household.last_visited_at.is_none_or(|v| v < occurred) {
