@@ -847,7 +847,7 @@ fn main() {
 
     if wants("logins") {
         writeln!(out, "## Logins (argon2id m=19 MiB, t=2, p=1)\n").ok();
-        writeln!(out, "A burst of concurrent logins against the server process. Hashing runs on the blocking pool, at most one hash per worker at a time, so a burst queues instead of exhausting memory.\n").ok();
+        writeln!(out, "A burst of concurrent logins against the server process. Hashing runs on a few dedicated threads (one per core, at most four), each reusing one argon2 working memory; up to 256 logins wait their turn and more are refused with 429, so a burst queues instead of exhausting memory.\n").ok();
         writeln!(out, "| backend | logins | concurrency | logins/s | p50 ms | p95 ms | p99 ms | RSS before MiB | peak RSS MiB | budget RSS MiB | failures |").ok();
         writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|").ok();
         for backend in &backends {

@@ -182,6 +182,28 @@ pub fn migrations_are_current(conn: &mut DbConnection) -> anyhow::Result<bool> {
     Ok(!pending)
 }
 
+/// Inside a write transaction, waits for every other transaction of the same commune that took this
+/// lock, until it ends. SQLite already runs one writer at a time, so it does nothing there. On
+/// PostgreSQL, pushes from several phones of one village touch the same households and ledger rows in
+/// whatever order their records come; taking this lock first serialises them per commune (communes
+/// still write in parallel) instead of letting them deadlock. Two communes may share a lock key; that
+/// costs some waiting, never correctness.
+pub fn lock_commune(conn: &mut DbConnection, commune_id: Option<&str>) -> QueryResult<()> {
+    let DbConnection::Postgresql(c) = conn else {
+        return Ok(());
+    };
+    let key = commune_id.map_or(0, |id| {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(id.as_bytes());
+        i32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+    });
+    // 0x544e ("TN"): this application's namespace for advisory locks.
+    diesel::sql_query("SELECT pg_advisory_xact_lock(21582, $1)")
+        .bind::<diesel::sql_types::Integer, _>(key)
+        .execute(c)
+        .map(|_| ())
+}
+
 /// Runs `f` in a transaction that holds the write lock from its first statement. On SQLite a deferred
 /// transaction that reads and then writes can fail to upgrade its lock under concurrency ("database is
 /// locked", which the busy timeout does not cover); `BEGIN IMMEDIATE` waits for the lock instead.

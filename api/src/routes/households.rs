@@ -1303,6 +1303,7 @@ pub async fn correct_adoption(
     let ledger = db::run(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
             let h = load_household(conn, &auth, &id)?;
+            db::lock_commune(conn, Some(&h.commune_id))?;
             let residents: Vec<String> = reg::residents_of(conn, std::slice::from_ref(&h.id))?.into_iter().map(|r| r.id).collect();
             let mut errors = vec![];
             let mut valid = vec![];
