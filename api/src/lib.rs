@@ -12,5 +12,6 @@ pub mod routes;
 pub mod seed;
 pub mod startup;
 pub mod static_files;
+pub mod stats;
 pub mod sync;
 pub mod telemetry;

@@ -27,6 +27,7 @@ use utoipa_actix_web::AppExt;
         (name = "households", description = "Households, residents, adoption ledger, imports and exports"),
         (name = "sync", description = "Offline sync: push, pull, devices and conflicts"),
         (name = "records", description = "Field records: assistance, communications, difficulties"),
+        (name = "stats", description = "Indicators as data, their figures by period and who is still missing"),
     )
 )]
 pub struct ApiDoc;

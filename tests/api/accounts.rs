@@ -302,6 +302,23 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
             "Ngõ cũ",
         ),
         (
+            "/api/v1/indicators/{id}",
+            Method::PATCH,
+            json!({ "target_percent": 1 }),
+            "/api/v1/indicators/0193b000-0000-7000-8000-000000000001".to_owned(),
+            "VNeID mức 2",
+        ),
+        (
+            "/api/v1/stats/indicators/{code}/missing",
+            Method::GET,
+            json!(null),
+            format!(
+                "/api/v1/stats/indicators/adults_vneid_level2/missing?commune_id={}",
+                f.commune
+            ),
+            "Đức",
+        ),
+        (
             "/api/v1/services/{id}",
             Method::PATCH,
             json!({ "retired": true }),

@@ -13,5 +13,6 @@ mod openapi;
 mod registry;
 mod sessions;
 mod static_files;
+mod stats;
 mod sync;
 mod sync_faults;

@@ -14,6 +14,7 @@ pub mod geo;
 pub mod registry;
 pub mod schema;
 pub mod sessions;
+pub mod stats;
 pub mod sync;
 pub mod throttle;
 pub mod users;

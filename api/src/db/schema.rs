@@ -347,6 +347,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    indicators (id) {
+        id -> Text,
+        code -> Text,
+        name_vi -> Text,
+        name_en -> Text,
+        department -> Text,
+        kind -> Text,
+        service_code -> Nullable<Text>,
+        level -> Text,
+        min_age -> Nullable<Integer>,
+        target_percent -> Nullable<Double>,
+        sort_order -> Integer,
+        retired_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(assistance_items -> assistance_records (record_id));
 diesel::joinable!(assistance_residents -> assistance_records (record_id));
 
@@ -374,4 +393,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     communications,
     difficulties,
     sync_conflicts,
+    indicators,
 );

@@ -9,6 +9,7 @@ pub mod imports;
 pub mod paging;
 pub mod records;
 pub mod services;
+pub mod stats;
 pub mod sync;
 pub mod teams;
 pub mod users;
@@ -24,6 +25,7 @@ pub fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
     imports::configure(cfg);
     sync::configure(cfg);
     records::configure(cfg);
+    stats::configure(cfg);
     audit::configure(cfg);
 }
 

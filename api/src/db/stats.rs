@@ -1,0 +1,428 @@
+//! Indicators and the grouped counts behind the figures. Every count is per village of one commune;
+//! the caller's scope picks villages afterwards, so one query serves a village leader and the
+//! chairman alike.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use super::schema::{
+    adoptions, assistance_items, assistance_records, households, indicators, residents,
+};
+use super::DbConnection;
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = indicators)]
+pub struct Indicator {
+    pub id: String,
+    pub code: String,
+    pub name_vi: String,
+    pub name_en: String,
+    pub department: String,
+    pub kind: String,
+    pub service_code: Option<String>,
+    pub level: String,
+    pub min_age: Option<i32>,
+    pub target_percent: Option<f64>,
+    pub sort_order: i32,
+    pub retired_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = indicators)]
+pub struct NewIndicator<'a> {
+    pub id: &'a str,
+    pub code: &'a str,
+    pub name_vi: &'a str,
+    pub name_en: &'a str,
+    pub department: &'a str,
+    pub kind: &'a str,
+    pub service_code: Option<&'a str>,
+    pub level: &'a str,
+    pub min_age: Option<i32>,
+    pub target_percent: Option<f64>,
+    pub sort_order: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = indicators)]
+pub struct IndicatorChangeset {
+    pub name_vi: Option<String>,
+    pub name_en: Option<String>,
+    pub department: Option<String>,
+    pub min_age: Option<Option<i32>>,
+    pub target_percent: Option<Option<f64>>,
+    pub sort_order: Option<i32>,
+    pub retired_at: Option<Option<NaiveDateTime>>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub fn list_indicators(
+    conn: &mut DbConnection,
+    include_retired: bool,
+) -> QueryResult<Vec<Indicator>> {
+    let mut q = indicators::table
+        .select(Indicator::as_select())
+        .into_boxed();
+    if !include_retired {
+        q = q.filter(indicators::retired_at.is_null());
+    }
+    q.order((indicators::sort_order, indicators::code))
+        .load(conn)
+}
+
+pub fn find_indicator(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Indicator>> {
+    indicators::table
+        .find(id)
+        .select(Indicator::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_indicator_by_code(
+    conn: &mut DbConnection,
+    code: &str,
+) -> QueryResult<Option<Indicator>> {
+    indicators::table
+        .filter(indicators::code.eq(code))
+        .select(Indicator::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_indicator(conn: &mut DbConnection, i: &NewIndicator<'_>) -> QueryResult<()> {
+    diesel::insert_into(indicators::table)
+        .values(i)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn update_indicator(
+    conn: &mut DbConnection,
+    id: &str,
+    c: &IndicatorChangeset,
+) -> QueryResult<usize> {
+    diesel::update(indicators::table.find(id))
+        .set(c)
+        .execute(conn)
+}
+
+/// One group of residents: village, birth year, and the ledger status of `service` as of the
+/// period's end (`None`: nothing known).
+pub type PersonGroup = (String, Option<i32>, Option<String>, i64);
+
+/// Residents of a commune living at `end` (not deleted before it), grouped by village, birth year
+/// and the status the ledger gave them for `service` before `end_day`.
+pub fn person_adoption(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    service: &str,
+    end_day: NaiveDate,
+    end: NaiveDateTime,
+) -> QueryResult<Vec<PersonGroup>> {
+    residents::table
+        .left_join(
+            adoptions::table.on(adoptions::subject_id
+                .eq(residents::id)
+                .and(adoptions::service_code.eq(service))
+                .and(adoptions::status_on.lt(end_day))),
+        )
+        .filter(residents::commune_id.eq(commune_id))
+        .filter(
+            residents::deleted_at
+                .is_null()
+                .or(residents::deleted_at.ge(end)),
+        )
+        .group_by((
+            residents::village_id,
+            residents::birth_year,
+            adoptions::status,
+        ))
+        .select((
+            residents::village_id,
+            residents::birth_year,
+            adoptions::status.nullable(),
+            count_star(),
+        ))
+        .load(conn)
+}
+
+/// Households of a commune living at `end`, grouped by village and their ledger status for
+/// `service` before `end_day`.
+pub fn household_adoption(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    service: &str,
+    end_day: NaiveDate,
+    end: NaiveDateTime,
+) -> QueryResult<Vec<(String, Option<String>, i64)>> {
+    households::table
+        .left_join(
+            adoptions::table.on(adoptions::subject_id
+                .eq(households::id)
+                .and(adoptions::service_code.eq(service))
+                .and(adoptions::status_on.lt(end_day))),
+        )
+        .filter(households::commune_id.eq(commune_id))
+        .filter(
+            households::deleted_at
+                .is_null()
+                .or(households::deleted_at.ge(end)),
+        )
+        .group_by((households::village_id, adoptions::status))
+        .select((
+            households::village_id,
+            adoptions::status.nullable(),
+            count_star(),
+        ))
+        .load(conn)
+}
+
+/// Households of a commune living at `end`, per village.
+pub fn households_per_village(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    end: NaiveDateTime,
+) -> QueryResult<Vec<(String, i64)>> {
+    households::table
+        .filter(households::commune_id.eq(commune_id))
+        .filter(
+            households::deleted_at
+                .is_null()
+                .or(households::deleted_at.ge(end)),
+        )
+        .group_by(households::village_id)
+        .select((households::village_id, count_star()))
+        .load(conn)
+}
+
+/// `COUNT(DISTINCT household_id)`. diesel's replacement (`aggregate_distinct`) does not build for
+/// MultiConnection's backend, so the older function stays.
+#[allow(deprecated)]
+fn distinct_households() -> diesel::dsl::count_distinct<assistance_records::household_id> {
+    diesel::dsl::count_distinct(assistance_records::household_id)
+}
+
+/// Households with at least one live house visit in `[start, end)`, per village and author.
+pub fn visited_households(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    per_author: bool,
+) -> QueryResult<Vec<(String, Option<String>, i64)>> {
+    let base = assistance_records::table
+        .filter(assistance_records::commune_id.eq(commune_id))
+        .filter(assistance_records::occurred_at.ge(start))
+        .filter(assistance_records::occurred_at.lt(end))
+        .filter(assistance_records::channel.eq("house_visit"))
+        .filter(assistance_records::superseded_by.is_null());
+    if per_author {
+        base.group_by((
+            assistance_records::village_id,
+            assistance_records::author_id,
+        ))
+        .select((
+            assistance_records::village_id,
+            assistance_records::author_id.nullable(),
+            distinct_households(),
+        ))
+        .load(conn)
+    } else {
+        base.group_by(assistance_records::village_id)
+            .select((assistance_records::village_id, distinct_households()))
+            .load::<(String, i64)>(conn)
+            .map(|rows| rows.into_iter().map(|(v, n)| (v, None, n)).collect())
+    }
+}
+
+/// Live assistance items for `service` with outcome done or assisted in `[start, end)`, per village
+/// and author.
+pub fn assisted_items(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    service: &str,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> QueryResult<Vec<(String, String, i64)>> {
+    assistance_items::table
+        .inner_join(assistance_records::table)
+        .filter(assistance_records::commune_id.eq(commune_id))
+        .filter(assistance_records::occurred_at.ge(start))
+        .filter(assistance_records::occurred_at.lt(end))
+        .filter(assistance_records::superseded_by.is_null())
+        .filter(assistance_items::service_code.eq(service))
+        .filter(assistance_items::outcome.eq_any(["done", "assisted"]))
+        .group_by((
+            assistance_records::village_id,
+            assistance_records::author_id,
+        ))
+        .select((
+            assistance_records::village_id,
+            assistance_records::author_id,
+            count_star(),
+        ))
+        .load(conn)
+}
+
+/// Subjects the field records marked done for `service` during `[start_day, end_day)`, per village
+/// and the volunteer whose record did it.
+pub fn done_by_volunteer(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    service: &str,
+    start_day: NaiveDate,
+    end_day: NaiveDate,
+) -> QueryResult<Vec<(String, Option<String>, i64)>> {
+    adoptions::table
+        .filter(adoptions::commune_id.eq(commune_id))
+        .filter(adoptions::service_code.eq(service))
+        .filter(adoptions::status.eq("done"))
+        .filter(adoptions::source.eq("record"))
+        .filter(adoptions::status_on.ge(start_day))
+        .filter(adoptions::status_on.lt(end_day))
+        .group_by((adoptions::village_id, adoptions::set_by))
+        .select((adoptions::village_id, adoptions::set_by, count_star()))
+        .load(conn)
+}
+
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    residents::village_id,
+    residents::birth_year,
+    adoptions::status,
+    households::village_id,
+);
+
+/// Who is still missing behind an adoption or visit figure.
+pub struct MissingQuery<'a> {
+    pub commune_id: &'a str,
+    pub villages: &'a [String],
+    pub end_day: NaiveDate,
+    pub end: NaiveDateTime,
+    pub after: Option<&'a str>,
+    pub limit: i64,
+}
+
+/// Residents in the denominator of a person-level adoption indicator whose ledger did not say
+/// `done` before the period's end, by id. `born_by`: the latest birth year that is old enough
+/// (residents without a birth year are left out when an age is required).
+pub fn missing_people(
+    conn: &mut DbConnection,
+    m: &MissingQuery<'_>,
+    service: &str,
+    born_by: i32,
+    age_required: bool,
+) -> QueryResult<Vec<(super::registry::Resident, Option<String>)>> {
+    let mut q = residents::table
+        .left_join(
+            adoptions::table.on(adoptions::subject_id
+                .eq(residents::id)
+                .and(adoptions::service_code.eq(service))
+                .and(adoptions::status_on.lt(m.end_day))),
+        )
+        .filter(residents::commune_id.eq(m.commune_id))
+        .filter(residents::village_id.eq_any(m.villages))
+        .filter(
+            residents::deleted_at
+                .is_null()
+                .or(residents::deleted_at.ge(m.end)),
+        )
+        .filter(
+            adoptions::status
+                .is_null()
+                .or(adoptions::status.ne_all(["done", "not_applicable"])),
+        )
+        .select((
+            super::registry::Resident::as_select(),
+            adoptions::status.nullable(),
+        ))
+        .order(residents::id)
+        .limit(m.limit)
+        .into_boxed();
+    if age_required {
+        q = q.filter(residents::birth_year.le(born_by));
+    } else {
+        q = q.filter(
+            residents::birth_year
+                .is_null()
+                .or(residents::birth_year.le(born_by)),
+        );
+    }
+    if let Some(after) = m.after {
+        q = q.filter(residents::id.gt(after.to_owned()));
+    }
+    q.load(conn)
+}
+
+/// Households in the denominator of a household-level adoption indicator without `done`.
+pub fn missing_households(
+    conn: &mut DbConnection,
+    m: &MissingQuery<'_>,
+    service: &str,
+) -> QueryResult<Vec<(super::registry::Household, Option<String>)>> {
+    let mut q = households::table
+        .left_join(
+            adoptions::table.on(adoptions::subject_id
+                .eq(households::id)
+                .and(adoptions::service_code.eq(service))
+                .and(adoptions::status_on.lt(m.end_day))),
+        )
+        .filter(households::commune_id.eq(m.commune_id))
+        .filter(households::village_id.eq_any(m.villages))
+        .filter(
+            households::deleted_at
+                .is_null()
+                .or(households::deleted_at.ge(m.end)),
+        )
+        .filter(
+            adoptions::status
+                .is_null()
+                .or(adoptions::status.ne_all(["done", "not_applicable"])),
+        )
+        .select((
+            super::registry::Household::as_select(),
+            adoptions::status.nullable(),
+        ))
+        .order(households::id)
+        .limit(m.limit)
+        .into_boxed();
+    if let Some(after) = m.after {
+        q = q.filter(households::id.gt(after.to_owned()));
+    }
+    q.load(conn)
+}
+
+/// Households with no live house visit in `[start, end)`.
+pub fn unvisited_households(
+    conn: &mut DbConnection,
+    m: &MissingQuery<'_>,
+    start: NaiveDateTime,
+) -> QueryResult<Vec<super::registry::Household>> {
+    let visits = assistance_records::table
+        .filter(assistance_records::household_id.eq(households::id))
+        .filter(assistance_records::occurred_at.ge(start))
+        .filter(assistance_records::occurred_at.lt(m.end))
+        .filter(assistance_records::channel.eq("house_visit"))
+        .filter(assistance_records::superseded_by.is_null());
+    let mut q = households::table
+        .filter(households::commune_id.eq(m.commune_id))
+        .filter(households::village_id.eq_any(m.villages))
+        .filter(
+            households::deleted_at
+                .is_null()
+                .or(households::deleted_at.ge(m.end)),
+        )
+        .filter(diesel::dsl::not(diesel::dsl::exists(visits)))
+        .select(super::registry::Household::as_select())
+        .order(households::id)
+        .limit(m.limit)
+        .into_boxed();
+    if let Some(after) = m.after {
+        q = q.filter(households::id.gt(after.to_owned()));
+    }
+    q.load(conn)
+}

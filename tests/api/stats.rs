@@ -1,0 +1,541 @@
+//! Indicator figures against values computed by hand on a small fixed commune: period boundaries at
+//! local midnight, a resident who turns 18 during the year, unknown birth years, a superseded record,
+//! village scope, per-volunteer counts, the missing lists and their personal-data rules.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{assert_problem, Fixture, TestApp};
+
+both_backends!(
+    seeded_indicators_match_hand_computed_figures,
+    missing_lists_follow_scope_and_personal_data_rules,
+    administrators_add_indicators_that_are_computed_at_once,
+);
+
+async fn body(res: reqwest::Response) -> Value {
+    res.json().await.expect("json")
+}
+
+fn id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Creates a household with residents `(name, birth year)`; returns (household, resident ids).
+async fn home(
+    app: &TestApp,
+    token: &str,
+    village: &str,
+    people: &[(&str, Option<i32>)],
+) -> (String, Vec<String>) {
+    let residents: Vec<Value> = people
+        .iter()
+        .map(|(name, year)| json!({"full_name": name, "birth_year": year}))
+        .collect();
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/households",
+            Some(token),
+            Some(&json!({"village_id": village, "head_name": people[0].0, "residents": residents})),
+        )
+        .await;
+    let status = res.status();
+    let h = body(res).await;
+    assert_eq!(status, 201, "{h}");
+    let ids = h["residents"]
+        .as_array()
+        .expect("residents")
+        .iter()
+        .map(|r| r["id"].as_str().expect("id").to_owned())
+        .collect();
+    (h["id"].as_str().expect("id").to_owned(), ids)
+}
+
+fn visit(household: &str, who: &[&str], at: &str, channel: &str, items: Value) -> Value {
+    json!({"kind": "assistance_record", "id": id(), "op": "create", "data": {
+        "household_id": household, "resident_ids": who, "occurred_at": at,
+        "channel": channel, "items": items}})
+}
+
+async fn push(app: &TestApp, token: &str, records: Vec<Value>) {
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(token),
+            Some(&json!({"device_id": "phone", "records": records})),
+        )
+        .await;
+    let answer = body(res).await;
+    for r in answer["results"].as_array().expect("results") {
+        assert_eq!(r["status"], "applied", "{answer}");
+    }
+}
+
+struct Commune {
+    f: Fixture,
+    /// Đức 1958, Bình 2008 (18 in 2026), Cúc 2015, Dũng (no birth year) in v1.
+    h1: (String, Vec<String>),
+    /// Em 1990, Phúc 1970 in v1.
+    h2: (String, Vec<String>),
+    /// Giang 1980 in v2.
+    h3: (String, Vec<String>),
+}
+
+/// The fixed data set; every figure below is counted from it by hand.
+async fn commune(app: &TestApp) -> Commune {
+    let f = app.fixture().await;
+    let leader_v2 = app.insert_user(
+        "truong.thon2",
+        "village_leader",
+        None,
+        Some(&f.commune),
+        &[&f.v2],
+    );
+    let leader_v2 = app.account(leader_v2, "truong.thon2").await;
+    let h1 = home(
+        app,
+        &f.leader.token,
+        &f.v1,
+        &[
+            ("Nguyễn Văn Đức", Some(1958)),
+            ("Nguyễn Thị Bình", Some(2008)),
+            ("Nguyễn Văn Cúc", Some(2015)),
+            ("Nguyễn Văn Dũng", None),
+        ],
+    )
+    .await;
+    let h2 = home(
+        app,
+        &f.leader.token,
+        &f.v1,
+        &[("Trần Văn Em", Some(1990)), ("Trần Thị Phúc", Some(1970))],
+    )
+    .await;
+    let h3 = home(
+        app,
+        &leader_v2.token,
+        &f.v2,
+        &[("Lê Văn Giang", Some(1980))],
+    )
+    .await;
+    let vneid = |outcome: &str| json!([{"service_code": "vneid_level2", "outcome": outcome}]);
+    let wrong = visit(
+        &h2.0,
+        &[&h2.1[0]],
+        "2026-11-10T02:00:00Z",
+        "house_visit",
+        vneid("done"),
+    );
+    push(
+        app,
+        &f.volunteer.token,
+        vec![
+            // 23:59:59 on 30 September in Vietnam: the third quarter.
+            visit(
+                &h1.0,
+                &[&h1.1[0]],
+                "2026-09-30T16:59:59Z",
+                "house_visit",
+                vneid("done"),
+            ),
+            // Midnight on 1 October in Vietnam: the fourth quarter.
+            visit(
+                &h1.0,
+                &[&h1.1[1]],
+                "2026-09-30T17:00:00Z",
+                "house_visit",
+                vneid("done"),
+            ),
+            wrong.clone(),
+            visit(
+                &h2.0,
+                &[&h2.1[1]],
+                "2026-11-12T03:00:00Z",
+                "commune_office",
+                json!([
+                {"service_code": "public_service_portal", "outcome": "done"},
+                {"service_code": "vneid_level2", "outcome": "declined"}]),
+            ),
+        ],
+    )
+    .await;
+    // Em's visit was logged wrong: he was helped, not done.
+    let mut fix = visit(
+        &h2.0,
+        &[&h2.1[0]],
+        "2026-11-10T02:00:00Z",
+        "house_visit",
+        vneid("assisted"),
+    );
+    fix["data"]["supersedes"] = wrong["id"].clone();
+    push(app, &f.volunteer.token, vec![fix]).await;
+    push(
+        app,
+        &f.volunteer_v2.token,
+        vec![visit(
+            &h3.0,
+            &[&h3.1[0]],
+            "2026-10-05T01:00:00Z",
+            "house_visit",
+            vneid("done"),
+        )],
+    )
+    .await;
+    Commune { f, h1, h2, h3 }
+}
+
+async fn figures(app: &TestApp, token: &str, query: &str) -> Value {
+    let res = app
+        .get_authed(&format!("/api/v1/stats/indicators?{query}"), token)
+        .await;
+    assert_eq!(res.status(), 200);
+    body(res).await
+}
+
+fn item<'a>(figures: &'a Value, code: &str) -> &'a Value {
+    figures["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["indicator"]["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} in {figures}"))
+}
+
+/// (numerator, denominator, percent) of a figure.
+fn nd(f: &Value) -> (i64, Option<i64>, Option<f64>) {
+    (
+        f["numerator"].as_i64().expect("numerator"),
+        f["denominator"].as_i64(),
+        f["percent"].as_f64(),
+    )
+}
+
+async fn seeded_indicators_match_hand_computed_figures(app: TestApp) {
+    let c = commune(&app).await;
+    let f = &c.f;
+    let q4 = "period=quarter&date=2026-11-20";
+
+    // The chairman: the whole commune.
+    let all = figures(&app, &f.chairman.token, q4).await;
+    assert_eq!(all["period"]["label"], "2026-Q4");
+    assert_eq!(all["period"]["start"], "2026-10-01");
+    assert_eq!(all["period"]["last_day"], "2026-12-31");
+    assert_eq!(all["previous_period"]["label"], "2026-Q3");
+    let vneid = item(&all, "adults_vneid_level2");
+    // Adults: Đức, Bình (18 in 2026), Em, Phúc, Giang; Cúc is 11; Dũng has no birth year.
+    // Done: Đức (Q3), Bình (1 October), Giang. Em's done was superseded by "assisted"; Phúc declined.
+    assert_eq!(nd(&vneid["current"]), (3, Some(5), Some(60.0)));
+    assert_eq!(vneid["current"]["unknown_age"], 1);
+    // At the end of Q3 only Đức was done: Bình's visit came at local midnight of 1 October.
+    assert_eq!(nd(&vneid["previous"]), (1, Some(5), Some(20.0)));
+    assert_eq!(vneid["trend_points"], 40.0);
+    // Households visited in Q4: H1 (1 October), H2 (the correction), H3; Phúc's office visit is not a
+    // house visit. In Q3: H1 only.
+    let visited = item(&all, "households_visited");
+    assert_eq!(nd(&visited["current"]), (3, Some(3), Some(100.0)));
+    assert_eq!(nd(&visited["previous"]), (1, Some(3), Some(33.3)));
+    // A count: Phúc's online dossier.
+    let dossiers = item(&all, "public_service_dossiers_assisted");
+    assert_eq!(nd(&dossiers["current"]), (1, None, None));
+    assert_eq!(nd(&dossiers["previous"]), (0, None, None));
+    // Nobody has a health record: everyone alive counts, whatever the age, except no one.
+    let health = item(&all, "population_health_record");
+    assert_eq!(nd(&health["current"]), (0, Some(7), Some(0.0)));
+
+    // In 2025 Bình was 17, and nobody was done yet.
+    let y2025 = figures(&app, &f.chairman.token, "period=year&date=2025-06-01").await;
+    assert_eq!(
+        nd(&item(&y2025, "adults_vneid_level2")["current"]),
+        (0, Some(4), Some(0.0))
+    );
+
+    // Per village, with names.
+    let by_village = figures(&app, &f.chairman.token, &format!("{q4}&group_by=village")).await;
+    let groups = item(&by_village, "adults_vneid_level2")["groups"]
+        .as_array()
+        .expect("groups")
+        .clone();
+    let v1 = groups
+        .iter()
+        .find(|g| g["id"] == f.v1.as_str())
+        .expect("v1");
+    let v2 = groups
+        .iter()
+        .find(|g| g["id"] == f.v2.as_str())
+        .expect("v2");
+    assert_eq!(nd(&v1["current"]), (2, Some(4), Some(50.0)));
+    assert_eq!(nd(&v1["previous"]), (1, Some(4), Some(25.0)));
+    assert_eq!(nd(&v2["current"]), (1, Some(1), Some(100.0)));
+    assert_eq!(v2["name"], "Thôn Mao Điền");
+
+    // The village leader of v1 sees v1 only, even when asking for the commune.
+    let leader = figures(&app, &f.leader.token, q4).await;
+    assert_eq!(leader["village_ids"], json!([f.v1]));
+    assert_eq!(
+        nd(&item(&leader, "adults_vneid_level2")["current"]),
+        (2, Some(4), Some(50.0))
+    );
+    let res = app
+        .get_authed(
+            &format!("/api/v1/stats/indicators?{q4}&village_id={}", f.v2),
+            &f.leader.token,
+        )
+        .await;
+    assert_problem(res, 404, "not_found").await;
+
+    // Per volunteer: done in Q4 by each one's records (Bình; Giang), houses visited.
+    let by_volunteer = figures(&app, &f.chairman.token, &format!("{q4}&group_by=volunteer")).await;
+    let people: Vec<(String, i64)> = item(&by_volunteer, "adults_vneid_level2")["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| {
+            (
+                g["id"].as_str().expect("id").to_owned(),
+                g["current"]["numerator"].as_i64().expect("n"),
+            )
+        })
+        .collect();
+    assert_eq!(people.len(), 2, "{people:?}");
+    assert!(people.contains(&(f.volunteer.id.clone(), 1)));
+    assert!(people.contains(&(f.volunteer_v2.id.clone(), 1)));
+    let visits: Vec<i64> = item(&by_volunteer, "households_visited")["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| g["current"]["numerator"].as_i64().expect("n"))
+        .collect();
+    assert_eq!(visits, [2, 1]);
+
+    // The police sees its own indicator first.
+    let police = figures(&app, &f.police.token, q4).await;
+    assert_eq!(police["items"][0]["indicator"]["department"], "police");
+    assert_eq!(police["items"][0]["own"], true);
+}
+
+async fn missing_lists_follow_scope_and_personal_data_rules(app: TestApp) {
+    let c = commune(&app).await;
+    let f = &c.f;
+    let path =
+        "/api/v1/stats/indicators/adults_vneid_level2/missing?period=quarter&date=2026-11-20";
+    let list = body(app.get_authed(path, &f.leader.token).await).await;
+    let rows: Vec<(String, String, String)> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            (
+                i["id"].as_str().expect("id").to_owned(),
+                i["name"].as_str().expect("name").to_owned(),
+                i["status"].as_str().expect("status").to_owned(),
+            )
+        })
+        .collect();
+    let mut expected = vec![
+        (
+            c.h2.1[0].clone(),
+            "Trần Văn Em".to_owned(),
+            "assisted".to_owned(),
+        ),
+        (
+            c.h2.1[1].clone(),
+            "Trần Thị Phúc".to_owned(),
+            "declined".to_owned(),
+        ),
+    ];
+    expected.sort();
+    assert_eq!(rows, expected);
+    // Đức and Bình are done, Cúc is a child, Dũng's age is unknown: nobody of H1 is listed.
+    assert!(!rows.iter().any(|r| c.h1.1.contains(&r.0)));
+
+    // Pages of one.
+    let first = body(
+        app.get_authed(&format!("{path}&limit=1"), &f.leader.token)
+            .await,
+    )
+    .await;
+    assert_eq!(first["items"][0]["id"], expected[0].0.as_str());
+    let cursor = first["next_cursor"].as_str().expect("cursor");
+    let second = body(
+        app.get_authed(&format!("{path}&limit=1&cursor={cursor}"), &f.leader.token)
+            .await,
+    )
+    .await;
+    assert_eq!(second["items"][0]["id"], expected[1].0.as_str());
+
+    // The volunteer of v2 sees v2, where nobody is missing.
+    let v2 = body(app.get_authed(path, &f.volunteer_v2.token).await).await;
+    assert_eq!(v2["items"], json!([]));
+
+    // Households not visited in Q3: H2 and H3.
+    let q3 = body(
+        app.get_authed(
+            "/api/v1/stats/indicators/households_visited/missing?period=quarter&date=2026-08-01",
+            &f.chairman.token,
+        )
+        .await,
+    )
+    .await;
+    let mut unvisited: Vec<&str> = q3["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["id"].as_str().expect("id"))
+        .collect();
+    unvisited.sort();
+    let mut want = vec![c.h2.0.as_str(), c.h3.0.as_str()];
+    want.sort();
+    assert_eq!(unvisited, want);
+
+    // A department without a need for names gets the list without them.
+    let economy_id = app.insert_user(
+        "kinh.te",
+        "department",
+        Some("economy"),
+        Some(&f.commune),
+        &[],
+    );
+    let economy = app.account(economy_id, "kinh.te").await;
+    let redacted = body(app.get_authed(path, &economy.token).await).await;
+    assert_eq!(redacted["items"].as_array().expect("items").len(), 2);
+    assert_eq!(redacted["items"][0]["name"], Value::Null);
+    assert_eq!(redacted["items"][0]["personal_data_redacted"], true);
+    // The police reads names, and that read is audited.
+    let police = body(app.get_authed(path, &f.police.token).await).await;
+    assert_eq!(police["items"][0]["name"], expected[0].1.as_str());
+    let audit = body(
+        app.get_authed(
+            "/api/v1/audit-events?action=personal_data_read&object_id=adults_vneid_level2",
+            &f.admin.token,
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        !audit["items"].as_array().expect("items").is_empty(),
+        "{audit}"
+    );
+
+    // A count has nobody missing; an unknown code is 404.
+    assert_problem(
+        app.get_authed(
+            "/api/v1/stats/indicators/public_service_dossiers_assisted/missing",
+            &f.chairman.token,
+        )
+        .await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    assert_problem(
+        app.get_authed("/api/v1/stats/indicators/nope/missing", &f.chairman.token)
+            .await,
+        404,
+        "indicator_not_found",
+    )
+    .await;
+}
+
+async fn administrators_add_indicators_that_are_computed_at_once(app: TestApp) {
+    let c = commune(&app).await;
+    let f = &c.f;
+    let new = json!({"code": "adults_e_wallet", "name_vi": "Người trưởng thành có ví điện tử",
+        "name_en": "Adults with an e-wallet", "department": "economy", "kind": "adoption",
+        "service_code": "e_wallet", "min_age": 18, "target_percent": 40});
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/indicators",
+            Some(&f.chairman.token),
+            Some(&new),
+        )
+        .await;
+    assert_problem(res, 403, "role_not_allowed").await;
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/indicators",
+            Some(&f.admin.token),
+            Some(&new),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let created = body(res).await;
+    assert_eq!(created["level"], "person");
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/indicators",
+            Some(&f.admin.token),
+            Some(&new),
+        )
+        .await;
+    assert_problem(res, 409, "code_taken").await;
+    let mut bad = new.clone();
+    bad["code"] = json!("x_visits");
+    bad["kind"] = json!("visited");
+    bad["target_percent"] = json!(140);
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/indicators",
+            Some(&f.admin.token),
+            Some(&bad),
+        )
+        .await;
+    let problem = body(res).await;
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().expect("field"))
+        .collect();
+    assert_eq!(fields, ["target_percent", "service_code"], "{problem}");
+
+    // Em gets an e-wallet.
+    push(
+        &app,
+        &f.volunteer.token,
+        vec![visit(
+            &c.h2.0,
+            &[&c.h2.1[0]],
+            "2026-11-15T02:00:00Z",
+            "house_visit",
+            json!([{"service_code": "e_wallet", "outcome": "done"}]),
+        )],
+    )
+    .await;
+    let all = figures(
+        &app,
+        &f.chairman.token,
+        "period=quarter&date=2026-11-20&codes=adults_e_wallet",
+    )
+    .await;
+    assert_eq!(all["items"].as_array().expect("items").len(), 1);
+    assert_eq!(
+        nd(&item(&all, "adults_e_wallet")["current"]),
+        (1, Some(5), Some(20.0))
+    );
+
+    // Retired, it is no longer computed.
+    let id = created["id"].as_str().expect("id");
+    let res = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/indicators/{id}"),
+            Some(&f.admin.token),
+            Some(&json!({"retired": true})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let all = figures(
+        &app,
+        &f.chairman.token,
+        "period=quarter&date=2026-11-20&codes=adults_e_wallet",
+    )
+    .await;
+    assert_eq!(all["items"], json!([]));
+}
