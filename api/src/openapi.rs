@@ -28,6 +28,7 @@ use utoipa_actix_web::AppExt;
         (name = "sync", description = "Offline sync: push, pull, devices and conflicts"),
         (name = "records", description = "Field records: assistance, communications, difficulties"),
         (name = "stats", description = "Indicators as data, their figures by period and who is still missing"),
+        (name = "reports", description = "The quarterly and annual report: prepared, approved, frozen; XLSX and printable A4"),
     )
 )]
 pub struct ApiDoc;

@@ -132,6 +132,19 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
     // (path template, method, body, the concrete path, a secret that must never appear)
     let user = format!("/api/v1/users/{}", f.volunteer.id);
     let hh = format!("/api/v1/households/{}", reg.household);
+    let report = app
+        .send(
+            Method::POST,
+            "/api/v1/reports",
+            Some(&f.culture_social.token),
+            Some(&json!({"period": "quarter", "date": "2026-11-20"})),
+        )
+        .await;
+    assert_eq!(report.status(), 201);
+    let report = format!(
+        "/api/v1/reports/{}",
+        body(report).await["id"].as_str().expect("id")
+    );
     let cases: Vec<(&str, Method, Value, String, &str)> = vec![
         (
             "/api/v1/users/{id}",
@@ -300,6 +313,34 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
             json!({ "resolution": "apply_client" }),
             format!("/api/v1/conflicts/{}/resolve", reg.conflict),
             "Ngõ cũ",
+        ),
+        (
+            "/api/v1/reports/{id}",
+            Method::GET,
+            json!(null),
+            report.clone(),
+            "Mao Điền",
+        ),
+        (
+            "/api/v1/reports/{id}/approve",
+            Method::POST,
+            json!(null),
+            format!("{report}/approve"),
+            "Mao Điền",
+        ),
+        (
+            "/api/v1/reports/{id}/xlsx",
+            Method::GET,
+            json!(null),
+            format!("{report}/xlsx"),
+            "Mao Điền",
+        ),
+        (
+            "/api/v1/reports/{id}/print",
+            Method::GET,
+            json!(null),
+            format!("{report}/print"),
+            "Mao Điền",
         ),
         (
             "/api/v1/indicators/{id}",

@@ -11,6 +11,7 @@ mod imports;
 mod migrations;
 mod openapi;
 mod registry;
+mod reports;
 mod sessions;
 mod static_files;
 mod stats;

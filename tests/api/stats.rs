@@ -53,13 +53,13 @@ async fn home(
     (h["id"].as_str().expect("id").to_owned(), ids)
 }
 
-fn visit(household: &str, who: &[&str], at: &str, channel: &str, items: Value) -> Value {
+pub fn visit(household: &str, who: &[&str], at: &str, channel: &str, items: Value) -> Value {
     json!({"kind": "assistance_record", "id": id(), "op": "create", "data": {
         "household_id": household, "resident_ids": who, "occurred_at": at,
         "channel": channel, "items": items}})
 }
 
-async fn push(app: &TestApp, token: &str, records: Vec<Value>) {
+pub async fn push(app: &TestApp, token: &str, records: Vec<Value>) {
     let res = app
         .send(
             Method::POST,
@@ -74,18 +74,18 @@ async fn push(app: &TestApp, token: &str, records: Vec<Value>) {
     }
 }
 
-struct Commune {
-    f: Fixture,
+pub struct Commune {
+    pub f: Fixture,
     /// Đức 1958, Bình 2008 (18 in 2026), Cúc 2015, Dũng (no birth year) in v1.
-    h1: (String, Vec<String>),
+    pub h1: (String, Vec<String>),
     /// Em 1990, Phúc 1970 in v1.
-    h2: (String, Vec<String>),
+    pub h2: (String, Vec<String>),
     /// Giang 1980 in v2.
-    h3: (String, Vec<String>),
+    pub h3: (String, Vec<String>),
 }
 
 /// The fixed data set; every figure below is counted from it by hand.
-async fn commune(app: &TestApp) -> Commune {
+pub async fn commune(app: &TestApp) -> Commune {
     let f = app.fixture().await;
     let leader_v2 = app.insert_user(
         "truong.thon2",

@@ -366,6 +366,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reports (id) {
+        id -> Text,
+        commune_id -> Text,
+        period_kind -> Text,
+        period_start -> Date,
+        period_end -> Date,
+        status -> Text,
+        content -> Text,
+        prepared_by -> Text,
+        prepared_at -> Timestamp,
+        approved_by -> Nullable<Text>,
+        approved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(assistance_items -> assistance_records (record_id));
 diesel::joinable!(assistance_residents -> assistance_records (record_id));
 
@@ -394,4 +412,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     difficulties,
     sync_conflicts,
     indicators,
+    reports,
 );

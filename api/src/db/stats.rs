@@ -426,3 +426,236 @@ pub fn unvisited_households(
     }
     q.load(conn)
 }
+
+// ---------------------------------------------------------------- activity figures
+
+/// `(house visits, households reached by any channel, live assistance items)` in `[start, end)`.
+pub fn visit_activity(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> QueryResult<(i64, i64, i64)> {
+    let live = || {
+        assistance_records::table
+            .filter(assistance_records::commune_id.eq(commune_id))
+            .filter(assistance_records::occurred_at.ge(start))
+            .filter(assistance_records::occurred_at.lt(end))
+            .filter(assistance_records::superseded_by.is_null())
+    };
+    let visits: i64 = live()
+        .filter(assistance_records::channel.eq("house_visit"))
+        .count()
+        .get_result(conn)?;
+    let reached: i64 = live().select(distinct_households()).get_result(conn)?;
+    let items: i64 = assistance_items::table
+        .inner_join(assistance_records::table)
+        .filter(assistance_records::commune_id.eq(commune_id))
+        .filter(assistance_records::occurred_at.ge(start))
+        .filter(assistance_records::occurred_at.lt(end))
+        .filter(assistance_records::superseded_by.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok((visits, reached, items))
+}
+
+/// Communications in `[start, end)` per channel: `(channel, activities, people reached)`.
+pub fn communications_by_channel(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> QueryResult<Vec<(String, i64, i64)>> {
+    use super::schema::communications as c;
+    let rows: Vec<(String, i32)> = c::table
+        .filter(c::commune_id.eq(commune_id))
+        .filter(c::occurred_at.ge(start))
+        .filter(c::occurred_at.lt(end))
+        .select((c::channel, c::reach))
+        .load(conn)?;
+    let mut per: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    for (channel, reach) in rows {
+        let e = per.entry(channel).or_default();
+        e.0 += 1;
+        e.1 += i64::from(reach);
+    }
+    Ok(per.into_iter().map(|(ch, (n, r))| (ch, n, r)).collect())
+}
+
+/// Difficulties raised in `[start, end)`: `(raised, answered or closed)`.
+pub fn difficulty_counts(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> QueryResult<(i64, i64)> {
+    use super::schema::difficulties as d;
+    let rows: Vec<String> = d::table
+        .filter(d::commune_id.eq(commune_id))
+        .filter(d::raised_at.ge(start))
+        .filter(d::raised_at.lt(end))
+        .select(d::status)
+        .load(conn)?;
+    let answered = rows.iter().filter(|s| *s != "open").count() as i64;
+    Ok((rows.len() as i64, answered))
+}
+
+/// Teams of the commune with their members serving during the period and how many of those logged
+/// at least one record in it: `(team id, name, members, active members)`.
+pub fn team_activity(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    start_day: NaiveDate,
+    end_day: NaiveDate,
+) -> QueryResult<Vec<(String, String, i64, i64)>> {
+    use super::schema::{team_members as m, teams as t};
+    let authors: std::collections::HashSet<String> = assistance_records::table
+        .filter(assistance_records::commune_id.eq(commune_id))
+        .filter(assistance_records::occurred_at.ge(start))
+        .filter(assistance_records::occurred_at.lt(end))
+        .select(assistance_records::author_id)
+        .distinct()
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let teams: Vec<(String, String)> = t::table
+        .filter(t::commune_id.eq(commune_id))
+        .filter(t::active.eq(true))
+        .order(t::name)
+        .select((t::id, t::name))
+        .load(conn)?;
+    let members: Vec<(String, Option<String>)> = m::table
+        .filter(m::commune_id.eq(commune_id))
+        .filter(m::active_from.lt(end_day))
+        .filter(m::active_until.is_null().or(m::active_until.ge(start_day)))
+        .select((m::team_id, m::user_id))
+        .load(conn)?;
+    Ok(teams
+        .into_iter()
+        .map(|(id, name)| {
+            let mine: Vec<&Option<String>> = members
+                .iter()
+                .filter(|(t, _)| *t == id)
+                .map(|(_, u)| u)
+                .collect();
+            let active = mine
+                .iter()
+                .filter(|u| u.as_ref().is_some_and(|u| authors.contains(u)))
+                .count() as i64;
+            (id, name, mine.len() as i64, active)
+        })
+        .collect())
+}
+
+// ---------------------------------------------------------------- reports
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = super::schema::reports)]
+pub struct Report {
+    pub id: String,
+    pub commune_id: String,
+    pub period_kind: String,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub status: String,
+    pub content: String,
+    pub prepared_by: String,
+    pub prepared_at: NaiveDateTime,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn find_report(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Report>> {
+    use super::schema::reports as r;
+    r::table
+        .find(id)
+        .select(Report::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_report_for(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    kind: &str,
+    start: NaiveDate,
+) -> QueryResult<Option<Report>> {
+    use super::schema::reports as r;
+    r::table
+        .filter(r::commune_id.eq(commune_id))
+        .filter(r::period_kind.eq(kind))
+        .filter(r::period_start.eq(start))
+        .select(Report::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_reports(conn: &mut DbConnection, commune_id: &str) -> QueryResult<Vec<Report>> {
+    use super::schema::reports as r;
+    r::table
+        .filter(r::commune_id.eq(commune_id))
+        .order((r::period_start.desc(), r::period_kind))
+        .select(Report::as_select())
+        .load(conn)
+}
+
+pub fn insert_report(conn: &mut DbConnection, report: &Report) -> QueryResult<()> {
+    use super::schema::reports as r;
+    diesel::insert_into(r::table)
+        .values((
+            r::id.eq(&report.id),
+            r::commune_id.eq(&report.commune_id),
+            r::period_kind.eq(&report.period_kind),
+            r::period_start.eq(report.period_start),
+            r::period_end.eq(report.period_end),
+            r::status.eq(&report.status),
+            r::content.eq(&report.content),
+            r::prepared_by.eq(&report.prepared_by),
+            r::prepared_at.eq(report.prepared_at),
+            r::created_at.eq(report.created_at),
+            r::updated_at.eq(report.updated_at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Replaces a draft's content; returns 0 when the report is no longer a draft.
+pub fn refresh_draft(
+    conn: &mut DbConnection,
+    id: &str,
+    content: &str,
+    by: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    use super::schema::reports as r;
+    diesel::update(r::table.find(id).filter(r::status.eq("draft")))
+        .set((
+            r::content.eq(content),
+            r::prepared_by.eq(by),
+            r::prepared_at.eq(at),
+            r::updated_at.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// Freezes a draft; returns 0 when it was approved already.
+pub fn approve_report(
+    conn: &mut DbConnection,
+    id: &str,
+    by: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    use super::schema::reports as r;
+    diesel::update(r::table.find(id).filter(r::status.eq("draft")))
+        .set((
+            r::status.eq("approved"),
+            r::approved_by.eq(by),
+            r::approved_at.eq(at),
+            r::updated_at.eq(at),
+        ))
+        .execute(conn)
+}

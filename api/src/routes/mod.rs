@@ -8,6 +8,7 @@ pub mod households;
 pub mod imports;
 pub mod paging;
 pub mod records;
+pub mod reports;
 pub mod services;
 pub mod stats;
 pub mod sync;
@@ -26,6 +27,7 @@ pub fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
     sync::configure(cfg);
     records::configure(cfg);
     stats::configure(cfg);
+    reports::configure(cfg);
     audit::configure(cfg);
 }
 

@@ -2,6 +2,7 @@
 //! commune, for a period in Asia/Ho_Chi_Minh time, and the same counted per volunteer.
 
 pub mod period;
+pub mod report;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -1,0 +1,406 @@
+//! The quarterly and annual report of the commune's CDT teams: the culture-social office prepares it
+//! (again and again while it is a draft), the chairman approves it, and an approved report is frozen.
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpResponse};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::paging;
+use crate::auth::AuthUser;
+use crate::db::stats::{self as store, Report};
+use crate::db::{self, DbConnection};
+use crate::domain::{Department, Role};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::startup::AppState;
+use crate::stats::report::{self, ReportContent};
+use crate::stats::{Period, PeriodKind};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(prepare_report)
+        .service(list_reports)
+        .service(get_report)
+        .service(approve_report)
+        .service(report_xlsx)
+        .service(report_print);
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportPeriod {
+    Quarter,
+    Year,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrepareReport {
+    pub period: ReportPeriod,
+    /// A day inside the period (Vietnam time).
+    pub date: NaiveDate,
+    /// Administrators name the commune; others prepare their own.
+    pub commune_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportSummary {
+    pub id: String,
+    pub commune_id: String,
+    pub period_kind: ReportPeriod,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    /// `draft` or `approved`.
+    pub status: String,
+    pub prepared_by: String,
+    pub prepared_at: chrono::DateTime<chrono::Utc>,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportResponse {
+    #[serde(flatten)]
+    pub summary: ReportSummary,
+    pub content: ReportContent,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportList {
+    pub items: Vec<ReportSummary>,
+}
+
+fn summary(r: &Report) -> ReportSummary {
+    ReportSummary {
+        id: r.id.clone(),
+        commune_id: r.commune_id.clone(),
+        period_kind: if r.period_kind == "year" {
+            ReportPeriod::Year
+        } else {
+            ReportPeriod::Quarter
+        },
+        period_start: r.period_start,
+        period_end: r.period_end,
+        status: r.status.clone(),
+        prepared_by: r.prepared_by.clone(),
+        prepared_at: paging::utc(r.prepared_at),
+        approved_by: r.approved_by.clone(),
+        approved_at: r.approved_at.map(paging::utc),
+    }
+}
+
+fn content(r: &Report) -> Result<ReportContent, ApiError> {
+    serde_json::from_str(&r.content)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored report {} unreadable: {e}", r.id)))
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "report_not_found",
+        detail: "No such report in your commune.".into(),
+    }
+}
+
+/// Commune roles and the city read reports; village users do not.
+fn readable(conn: &mut DbConnection, auth: &AuthUser, id: &str) -> Result<Report, ApiError> {
+    let r = store::find_report(conn, id)?.ok_or_else(not_found)?;
+    let ok = match auth.role {
+        Role::Admin => true,
+        Role::City => r.status == "approved",
+        Role::Chairman | Role::Department => auth.commune_id.as_deref() == Some(&r.commune_id),
+        Role::VillageLeader | Role::Volunteer => false,
+    };
+    if ok {
+        Ok(r)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// Prepares the report of a quarter or year from the data as it is now (the culture-social office,
+/// or an administrator): a new draft (201), or the existing draft recomputed (200). An approved
+/// report is frozen (409).
+#[utoipa::path(tag = "reports", request_body = PrepareReport, security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Draft created", body = ReportResponse),
+        (status = 200, description = "Draft recomputed", body = ReportResponse),
+        (status = 400, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the culture-social office prepares reports", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such commune", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Approved already: frozen", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/reports")]
+pub async fn prepare_report(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<PrepareReport>,
+) -> Result<HttpResponse, ApiError> {
+    let preparer = auth.role == Role::Admin
+        || (auth.role == Role::Department && auth.department == Some(Department::CultureSocial));
+    if !preparer {
+        return Err(ApiError::Forbidden {
+            code: "role_not_allowed",
+            detail: "The culture-social office prepares the commune's reports.".into(),
+        });
+    }
+    let b = body.into_inner();
+    let commune_id = match (auth.role, b.commune_id.clone(), auth.commune_id.clone()) {
+        (Role::Admin, Some(c), _) => c,
+        (Role::Admin, None, _) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "commune_id",
+                "required",
+                "which commune",
+            )]))
+        }
+        (_, Some(c), Some(own)) if c != own => return Err(not_found()),
+        (_, _, Some(own)) => own,
+        (_, _, None) => return Err(not_found()),
+    };
+    let kind = match b.period {
+        ReportPeriod::Quarter => PeriodKind::Quarter,
+        ReportPeriod::Year => PeriodKind::Year,
+    };
+    let period = Period::containing(kind, b.date);
+    let (created, report) = db::run(&state.pool, move |conn| {
+        db::write_tx(conn, |conn| {
+            let commune = db::geo::find_commune(conn, &commune_id)?.ok_or_else(not_found)?;
+            let snapshot = report::compute(conn, &commune.id, &commune.name, &period)?;
+            let text = serde_json::to_string(&snapshot)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("report json: {e}")))?;
+            let now = db::now();
+            let kind = if kind == PeriodKind::Year {
+                "year"
+            } else {
+                "quarter"
+            };
+            let existing = store::find_report_for(conn, &commune.id, kind, period.start)?;
+            let created = match existing {
+                Some(r) if r.status == "approved" => {
+                    return Err(ApiError::Conflict {
+                        code: "report_frozen",
+                        detail: "This report was approved; it no longer changes.".into(),
+                    })
+                }
+                Some(r) => {
+                    if store::refresh_draft(conn, &r.id, &text, &auth.id, now)? != 1 {
+                        return Err(ApiError::Conflict {
+                            code: "report_frozen",
+                            detail: "This report was approved meanwhile.".into(),
+                        });
+                    }
+                    None
+                }
+                None => {
+                    let r = Report {
+                        id: db::new_id(),
+                        commune_id: commune.id.clone(),
+                        period_kind: kind.into(),
+                        period_start: period.start,
+                        period_end: period.last_day(),
+                        status: "draft".into(),
+                        content: text,
+                        prepared_by: auth.id.clone(),
+                        prepared_at: now,
+                        approved_by: None,
+                        approved_at: None,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    store::insert_report(conn, &r)?;
+                    Some(r.id)
+                }
+            };
+            let r = store::find_report_for(conn, &commune.id, kind, period.start)?
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("report just stored is gone")))?;
+            db::audit::by_user(
+                conn,
+                &auth,
+                "report_prepared",
+                "report",
+                &r.id,
+                Some(&r.commune_id),
+                serde_json::json!({ "period": period.label() }),
+            )?;
+            Ok::<_, ApiError>((created.is_some(), r))
+        })
+    })
+    .await?;
+    let body = ReportResponse {
+        summary: summary(&report),
+        content: content(&report)?,
+    };
+    Ok(if created {
+        HttpResponse::Created().json(body)
+    } else {
+        HttpResponse::Ok().json(body)
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReportQuery {
+    /// Administrators and the city name the commune.
+    pub commune_id: Option<String>,
+}
+
+/// The commune's reports, newest period first (commune roles; the city sees approved ones).
+#[utoipa::path(tag = "reports", params(ReportQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Reports", body = ReportList),
+        (status = 400, description = "Which commune", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Village users do not read commune reports", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/reports")]
+pub async fn list_reports(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<ReportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_role(&[Role::Admin, Role::City, Role::Chairman, Role::Department])?;
+    let commune = match (auth.role, query.into_inner().commune_id) {
+        (Role::Admin | Role::City, Some(c)) => c,
+        (Role::Admin | Role::City, None) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "commune_id",
+                "required",
+                "which commune",
+            )]))
+        }
+        _ => auth.commune_id.clone().unwrap_or_default(),
+    };
+    let city = auth.role == Role::City;
+    let rows = db::run(&state.pool, move |conn| {
+        Ok(store::list_reports(conn, &commune)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ReportList {
+        items: rows
+            .iter()
+            .filter(|r| !city || r.status == "approved")
+            .map(summary)
+            .collect(),
+    }))
+}
+
+/// One report with its figures.
+#[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The report", body = ReportResponse),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such report in your scope", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/reports/{id}")]
+pub async fn get_report(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let r = db::run(&state.pool, move |conn| readable(conn, &auth, &id)).await?;
+    Ok(HttpResponse::Ok().json(ReportResponse {
+        summary: summary(&r),
+        content: content(&r)?,
+    }))
+}
+
+/// Approves a draft (the commune's chairman): from now on it never changes.
+#[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Approved", body = ReportResponse),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the chairman approves", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such report in your commune", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Approved already", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/reports/{id}/approve")]
+pub async fn approve_report(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let r = db::run(&state.pool, move |conn| {
+        db::write_tx(conn, |conn| {
+            let r = readable(conn, &auth, &id)?;
+            auth.require_role(&[Role::Chairman])?;
+            if store::approve_report(conn, &r.id, &auth.id, db::now())? != 1 {
+                return Err(ApiError::Conflict {
+                    code: "report_frozen",
+                    detail: "This report was approved already.".into(),
+                });
+            }
+            db::audit::by_user(
+                conn,
+                &auth,
+                "report_approved",
+                "report",
+                &r.id,
+                Some(&r.commune_id),
+                serde_json::json!({}),
+            )?;
+            store::find_report(conn, &r.id)?.ok_or_else(not_found)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ReportResponse {
+        summary: summary(&r),
+        content: content(&r)?,
+    }))
+}
+
+fn file_name(r: &Report, ext: &str) -> String {
+    format!("bao-cao-cds-{}-{}.{ext}", r.period_kind, r.period_start)
+}
+
+/// The report as an XLSX workbook (indicators per village, activity).
+#[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such report in your scope", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/reports/{id}/xlsx")]
+pub async fn report_xlsx(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let r = db::run(&state.pool, move |conn| readable(conn, &auth, &id)).await?;
+    let bytes = report::xlsx(&content(&r)?, r.status == "approved")
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("report xlsx: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", file_name(&r, "xlsx")),
+        ))
+        .body(bytes))
+}
+
+/// The report as a printable A4 page (print it, or save it as PDF from the browser).
+#[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "HTML page", content_type = "text/html"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such report in your scope", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/reports/{id}/print")]
+pub async fn report_print(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let r = db::run(&state.pool, move |conn| readable(conn, &auth, &id)).await?;
+    let page = report::html(
+        &content(&r)?,
+        r.status == "approved",
+        r.approved_at.map(crate::sync::kinds::local_date),
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page))
+}

@@ -1,0 +1,224 @@
+//! The quarterly report: prepared by the culture-social office from the data, approved by the
+//! chairman, then frozen; its workbook's cells and its printable page.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{assert_problem, TestApp};
+use crate::stats::{commune, push, visit};
+
+both_backends!(
+    a_report_is_prepared_approved_and_then_frozen,
+    the_report_workbook_and_page_carry_the_figures,
+);
+
+async fn body(res: reqwest::Response) -> Value {
+    res.json().await.expect("json")
+}
+
+async fn prepare(app: &TestApp, token: &str) -> reqwest::Response {
+    app.send(
+        Method::POST,
+        "/api/v1/reports",
+        Some(token),
+        Some(&json!({"period": "quarter", "date": "2026-11-20"})),
+    )
+    .await
+}
+
+fn vneid(report: &Value) -> Value {
+    report["content"]["indicators"]
+        .as_array()
+        .expect("indicators")
+        .iter()
+        .find(|i| i["code"] == "adults_vneid_level2")
+        .expect("vneid")["figure"]
+        .clone()
+}
+
+async fn a_report_is_prepared_approved_and_then_frozen(app: TestApp) {
+    let c = commune(&app).await;
+    let f = &c.f;
+    for token in [&f.chairman.token, &f.police.token, &f.leader.token] {
+        assert_problem(prepare(&app, token).await, 403, "role_not_allowed").await;
+    }
+    let res = prepare(&app, &f.culture_social.token).await;
+    assert_eq!(res.status(), 201);
+    let draft = body(res).await;
+    assert_eq!(draft["status"], "draft");
+    assert_eq!(draft["content"]["period_vi"], "Quý IV năm 2026");
+    assert_eq!(
+        vneid(&draft),
+        json!({"numerator": 3, "denominator": 5, "percent": 60.0})
+    );
+    assert_eq!(draft["content"]["activity"]["house_visits"], 3);
+    assert_eq!(draft["content"]["activity"]["households_reached"], 3);
+    let id = draft["id"].as_str().expect("id").to_owned();
+
+    // Phúc gets VNeID; preparing again recomputes the same draft.
+    let done = |at: &str| {
+        visit(
+            &c.h2.0,
+            &[&c.h2.1[1]],
+            at,
+            "house_visit",
+            json!([{"service_code": "vneid_level2", "outcome": "done"}]),
+        )
+    };
+    push(&app, &f.volunteer.token, vec![done("2026-11-21T02:00:00Z")]).await;
+    let res = prepare(&app, &f.culture_social.token).await;
+    assert_eq!(res.status(), 200);
+    let again = body(res).await;
+    assert_eq!(again["id"], id.as_str());
+    assert_eq!(
+        vneid(&again),
+        json!({"numerator": 4, "denominator": 5, "percent": 80.0})
+    );
+
+    // Only the chairman of the commune approves, once.
+    let approve = format!("/api/v1/reports/{id}/approve");
+    assert_problem(
+        app.send(Method::POST, &approve, Some(&f.culture_social.token), None)
+            .await,
+        403,
+        "role_not_allowed",
+    )
+    .await;
+    assert_problem(
+        app.send(Method::POST, &approve, Some(&f.other_chairman.token), None)
+            .await,
+        404,
+        "report_not_found",
+    )
+    .await;
+    let res = app
+        .send(Method::POST, &approve, Some(&f.chairman.token), None)
+        .await;
+    assert_eq!(res.status(), 200);
+    let approved = body(res).await;
+    assert_eq!(approved["status"], "approved");
+    assert_eq!(approved["approved_by"], f.chairman.id.as_str());
+    assert_problem(
+        app.send(Method::POST, &approve, Some(&f.chairman.token), None)
+            .await,
+        409,
+        "report_frozen",
+    )
+    .await;
+
+    // Frozen: new records change the live figures, not the report.
+    push(
+        &app,
+        &f.volunteer_v2.token,
+        vec![visit(
+            &c.h3.0,
+            &[&c.h3.1[0]],
+            "2026-11-22T02:00:00Z",
+            "house_visit",
+            json!([{"service_code": "payment_account", "outcome": "done"}]),
+        )],
+    )
+    .await;
+    assert_problem(
+        prepare(&app, &f.culture_social.token).await,
+        409,
+        "report_frozen",
+    )
+    .await;
+    let path = format!("/api/v1/reports/{id}");
+    let later = body(app.get_authed(&path, &f.chairman.token).await).await;
+    assert_eq!(later["content"], approved["content"]);
+    let live = body(
+        app.get_authed(
+            "/api/v1/stats/indicators?period=quarter&date=2026-11-20&codes=people15_payment_account",
+            &f.chairman.token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(live["items"][0]["current"]["numerator"], 1);
+
+    // Who reads it: the commune's offices, the city once approved; not villages, not other communes.
+    assert_eq!(app.get_authed(&path, &f.police.token).await.status(), 200);
+    for token in [&f.leader.token, &f.other_chairman.token] {
+        assert_problem(app.get_authed(&path, token).await, 404, "report_not_found").await;
+    }
+    let city_id = app.insert_user("thanh.pho", "city", None, None, &[]);
+    let city = app.account(city_id, "thanh.pho").await;
+    assert_eq!(app.get_authed(&path, &city.token).await.status(), 200);
+    let list = body(
+        app.get_authed(
+            &format!("/api/v1/reports?commune_id={}", f.commune),
+            &city.token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(list["items"][0]["id"], id.as_str());
+}
+
+async fn the_report_workbook_and_page_carry_the_figures(app: TestApp) {
+    let c = commune(&app).await;
+    let f = &c.f;
+    let draft = body(prepare(&app, &f.culture_social.token).await).await;
+    let id = draft["id"].as_str().expect("id");
+
+    let res = app
+        .get_authed(&format!("/api/v1/reports/{id}/xlsx"), &f.chairman.token)
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(res
+        .headers()
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("bao-cao-cds-quarter-2026-10-01.xlsx")));
+    let bytes = res.bytes().await.expect("bytes").to_vec();
+    use calamine::{Data, Reader, Xlsx};
+    let mut book: Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("xlsx");
+    let sheet = book.worksheet_range("Chỉ tiêu").expect("sheet");
+    let cell = |r: u32, col: u32| sheet.get_value((r, col)).cloned().unwrap_or(Data::Empty);
+    assert_eq!(
+        cell(0, 0),
+        Data::String(
+            "Báo cáo kết quả hoạt động Tổ Công nghệ số cộng đồng Mao Điền — Quý IV năm 2026 (dự thảo)"
+                .into()
+        )
+    );
+    assert_eq!(cell(2, 1), Data::String("Chỉ tiêu".into()));
+    assert_eq!(cell(2, 8), Data::String("Thôn Phú Lộc (%)".into()));
+    let row = (3..40)
+        .find(|r| cell(*r, 0) == Data::String("adults_vneid_level2".into()))
+        .expect("vneid row");
+    assert_eq!(cell(row, 3), Data::Float(3.0));
+    assert_eq!(cell(row, 4), Data::Float(5.0));
+    assert_eq!(cell(row, 5), Data::Float(60.0));
+    assert_eq!(cell(row, 6), Data::Float(20.0));
+    // Phú Lộc (v1): 2 of 4; Mao Điền (v2): 1 of 1.
+    assert_eq!(cell(row, 8), Data::Float(50.0));
+    assert_eq!(cell(row, 9), Data::Float(100.0));
+    let activity = book.worksheet_range("Hoạt động").expect("activity");
+    assert_eq!(
+        activity.get_value((1, 0)).cloned(),
+        Some(Data::String("Lượt đến hộ gia đình".into()))
+    );
+    assert_eq!(activity.get_value((1, 1)).cloned(), Some(Data::Float(3.0)));
+
+    let res = app
+        .get_authed(&format!("/api/v1/reports/{id}/print"), &f.chairman.token)
+        .await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.expect("html");
+    for text in [
+        "Cộng hòa xã hội chủ nghĩa Việt Nam",
+        "Độc lập - Tự do - Hạnh phúc",
+        "Kết quả hoạt động của Tổ Công nghệ số cộng đồng Quý IV năm 2026",
+        "Người trưởng thành (từ 18 tuổi) có định danh điện tử VNeID mức 2",
+        "60,0%",
+        "DỰ THẢO",
+        "size: A4",
+    ] {
+        assert!(page.contains(text), "the page lacks {text}");
+    }
+}
