@@ -4,6 +4,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tungnha::config::Settings;
 
+/// See Cargo.toml: glibc's allocator holds on to freed memory after bursts.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Từng Nhà — work platform for Vietnam's Community Digital Technology Teams.
 #[derive(Parser)]
 #[command(name = "tungnha", version, about)]
