@@ -419,6 +419,61 @@ async fn missing_lists_follow_scope_and_personal_data_rules(app: TestApp) {
         "{audit}"
     );
 
+    // The whole list as files: CSV with BOM for Excel, XLSX; names only where allowed; audited.
+    let res = app
+        .get_authed(&format!("{path}&format=csv"), &f.leader.token)
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(res
+        .headers()
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("con-thieu-adults_vneid_level2-2026-Q4.csv")));
+    let csv = res.text().await.expect("csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "\u{feff}Loại,Mã,Mã hộ,Thôn,Họ và tên,Năm sinh,Tình trạng"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        csv.contains("Trần Văn Em,1990,\"Đã được hỗ trợ, chưa hoàn thành\""),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("Thôn Phú Lộc,Trần Thị Phúc,1970,Từ chối"),
+        "{csv}"
+    );
+    let res = app
+        .get_authed(&format!("{path}&format=xlsx"), &economy.token)
+        .await;
+    assert_eq!(res.status(), 200);
+    let bytes = res.bytes().await.expect("xlsx").to_vec();
+    use calamine::{Data, Reader, Xlsx};
+    let mut book: Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("xlsx");
+    let sheet = book.worksheet_range("Danh sách còn thiếu").expect("sheet");
+    assert_eq!(sheet.height(), 3);
+    assert_eq!(
+        sheet.get_value((0, 4)),
+        Some(&Data::String("Họ và tên".into()))
+    );
+    assert_eq!(sheet.get_value((1, 4)), Some(&Data::Empty));
+    assert_eq!(sheet.get_value((1, 5)), Some(&Data::String("1990".into())));
+    let exports = body(
+        app.get_authed(
+            "/api/v1/audit-events?action=export&object_id=adults_vneid_level2",
+            &f.admin.token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        exports["items"].as_array().expect("items").len(),
+        2,
+        "{exports}"
+    );
+
     // A count has nobody missing; an unknown code is 404.
     assert_problem(
         app.get_authed(

@@ -303,7 +303,7 @@ pub struct MissingQuery<'a> {
     pub villages: &'a [String],
     pub end_day: NaiveDate,
     pub end: NaiveDateTime,
-    pub after: Option<&'a str>,
+    pub after: Option<String>,
     pub limit: i64,
 }
 
@@ -352,8 +352,8 @@ pub fn missing_people(
                 .or(residents::birth_year.le(born_by)),
         );
     }
-    if let Some(after) = m.after {
-        q = q.filter(residents::id.gt(after.to_owned()));
+    if let Some(after) = m.after.clone() {
+        q = q.filter(residents::id.gt(after));
     }
     q.load(conn)
 }
@@ -390,8 +390,8 @@ pub fn missing_households(
         .order(households::id)
         .limit(m.limit)
         .into_boxed();
-    if let Some(after) = m.after {
-        q = q.filter(households::id.gt(after.to_owned()));
+    if let Some(after) = m.after.clone() {
+        q = q.filter(households::id.gt(after));
     }
     q.load(conn)
 }
@@ -421,8 +421,8 @@ pub fn unvisited_households(
         .order(households::id)
         .limit(m.limit)
         .into_boxed();
-    if let Some(after) = m.after {
-        q = q.filter(households::id.gt(after.to_owned()));
+    if let Some(after) = m.after.clone() {
+        q = q.filter(households::id.gt(after));
     }
     q.load(conn)
 }

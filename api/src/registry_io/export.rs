@@ -155,3 +155,41 @@ pub fn write_xlsx(rows: &[ExportRow]) -> Result<Vec<u8>, ExportError> {
     sheet.set_freeze_panes(1, 0)?;
     Ok(workbook.save_to_buffer()?)
 }
+
+/// Any table as CSV in the same form as [`write_csv`]: UTF-8 with BOM, CRLF, formulas neutralised.
+pub fn table_csv(headers: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
+    let mut out = String::with_capacity(64 + rows.len() * 80);
+    out.push('\u{FEFF}');
+    write_csv_line(&mut out, headers.iter().copied());
+    for row in rows {
+        write_csv_line(&mut out, row.iter().map(String::as_str));
+    }
+    out.into_bytes()
+}
+
+/// Any table as a one-sheet workbook: bold, frozen header row; every cell written as text.
+pub fn table_xlsx(
+    sheet_name: &str,
+    headers: &[&str],
+    rows: &[Vec<String>],
+) -> Result<Vec<u8>, ExportError> {
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(sheet_name)?;
+    for (col, header) in headers.iter().enumerate() {
+        let col = u16::try_from(col).unwrap_or(u16::MAX);
+        sheet.set_column_width(col, 18)?;
+        sheet.write_string_with_format(0, col, *header, &bold)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        let r = u32::try_from(r + 1).unwrap_or(u32::MAX);
+        for (col, value) in row.iter().enumerate() {
+            if !value.is_empty() {
+                sheet.write_string(r, u16::try_from(col).unwrap_or(u16::MAX), value)?;
+            }
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    Ok(workbook.save_to_buffer()?)
+}

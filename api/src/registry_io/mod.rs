@@ -33,7 +33,10 @@ use serde::Serialize;
 use crate::domain::Sex;
 
 pub use detect::detect_format;
-pub use export::{write_csv, write_xlsx, ExportError, ExportRow, EXPORT_HEADERS, XLSX_SHEET_NAME};
+pub use export::{
+    table_csv, table_xlsx, write_csv, write_xlsx, ExportError, ExportRow, EXPORT_HEADERS,
+    XLSX_SHEET_NAME,
+};
 pub use import::parse;
 pub use zip_guard::{
     MAX_SHARED_STRINGS, MAX_XLSX_HEAP_ESTIMATE, MAX_XLSX_PART_BYTES, MAX_XLSX_TOTAL_BYTES,

@@ -658,6 +658,14 @@ fn volunteer_names(
 
 // ---------------------------------------------------------------- who is missing
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// UTF-8 with BOM, for Excel.
+    Csv,
+    Xlsx,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct MissingParams {
     /// `week`, `month`, `quarter` (default) or `year`.
@@ -668,6 +676,8 @@ pub struct MissingParams {
     pub commune_id: Option<String>,
     /// One village of the commune.
     pub village_id: Option<String>,
+    /// `csv` or `xlsx`: the whole list as a file (audited) instead of a JSON page.
+    pub format: Option<ExportFormat>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -693,12 +703,93 @@ pub struct MissingPage {
     pub next_cursor: Option<String>,
 }
 
+/// The most rows one export holds.
+const EXPORT_MAX: i64 = 100_000;
+const EXPORT_PAGE: i64 = 5_000;
+
+/// One page of who is missing behind `indicator`.
+fn missing_page(
+    conn: &mut DbConnection,
+    indicator: &Indicator,
+    m: &MissingQuery<'_>,
+    period: &Period,
+    personal: bool,
+) -> Result<Vec<MissingItem>, ApiError> {
+    let service = indicator.service_code.as_deref().unwrap_or_default();
+    Ok(match (indicator.kind.as_str(), indicator.level.as_str()) {
+        ("adoption", "person") => {
+            use chrono::Datelike;
+            let born_by = period.last_day().year() - indicator.min_age.unwrap_or(0);
+            store::missing_people(conn, m, service, born_by, indicator.min_age.is_some())?
+                .into_iter()
+                .map(|(r, status)| MissingItem {
+                    kind: "resident".into(),
+                    id: r.id,
+                    household_id: r.household_id,
+                    village_id: r.village_id,
+                    name: personal.then_some(r.full_name),
+                    birth_year: r.birth_year,
+                    status: status.unwrap_or_else(|| "unknown".into()),
+                    personal_data_redacted: !personal,
+                })
+                .collect()
+        }
+        ("adoption", _) => store::missing_households(conn, m, service)?
+            .into_iter()
+            .map(|(h, status)| MissingItem {
+                kind: "household".into(),
+                household_id: h.id.clone(),
+                id: h.id,
+                village_id: h.village_id,
+                name: personal.then_some(h.head_name),
+                birth_year: None,
+                status: status.unwrap_or_else(|| "unknown".into()),
+                personal_data_redacted: !personal,
+            })
+            .collect(),
+        _ => store::unvisited_households(conn, m, period.start_utc())?
+            .into_iter()
+            .map(|h| MissingItem {
+                kind: "household".into(),
+                household_id: h.id.clone(),
+                id: h.id,
+                village_id: h.village_id,
+                name: personal.then_some(h.head_name),
+                birth_year: None,
+                status: "not_visited".into(),
+                personal_data_redacted: !personal,
+            })
+            .collect(),
+    })
+}
+
+const EXPORT_HEADERS: [&str; 7] = [
+    "Loại",
+    "Mã",
+    "Mã hộ",
+    "Thôn",
+    "Họ và tên",
+    "Năm sinh",
+    "Tình trạng",
+];
+
+fn status_vi(status: &str) -> &'static str {
+    match status {
+        "assisted" => "Đã được hỗ trợ, chưa hoàn thành",
+        "declined" => "Từ chối",
+        "not_yet" => "Chưa có",
+        "not_visited" => "Chưa được đến hỗ trợ",
+        _ => "Chưa rõ",
+    }
+}
+
 /// Who is still missing behind an indicator: residents or households in its denominator that are not
-/// counted in its numerator, in the caller's scope, by id.
+/// counted in its numerator, in the caller's scope, by id. With `format=csv|xlsx`, the whole list as
+/// a file (written to the audit log).
 #[utoipa::path(tag = "stats", params(("code" = String, Path, description = "Indicator code"), MissingParams, PageQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of who is missing", body = MissingPage),
+        (status = 200, description = "A page of who is missing, or the whole list as CSV or XLSX", body = MissingPage),
         (status = 400, description = "Bad query, or a count-only indicator", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "City oversight sees no households", body = Problem, content_type = "application/problem+json"),
@@ -715,15 +806,18 @@ pub async fn missing(
     // The city sees aggregates only.
     auth.household_scope()?;
     let code = path.into_inner();
+    // Indicator codes are [a-z0-9_]: safe in a file name.
+    let file_code = code.clone();
     let limit = page.limit()?;
     let after = page.after()?;
     let p = params.into_inner();
+    let format = p.format;
     let period = Period::containing(
         p.period.unwrap_or(PeriodKind::Quarter),
         p.date.unwrap_or_else(stats::period::local_today),
     );
     let personal = auth.sees_personal_data();
-    let result = db::run(&state.pool, move |conn| {
+    let (items, names) = db::run(&state.pool, move |conn| {
         let indicator = store::find_indicator_by_code(conn, &code)?.ok_or_else(|| {
             ApiError::NotFound {
                 code: "indicator_not_found",
@@ -739,78 +833,105 @@ pub async fn missing(
         }
         let (commune, villages) =
             figure_scope(conn, &auth, p.commune_id.as_deref(), p.village_id.as_deref())?;
-        let village_ids: Vec<String> = villages.into_iter().map(|(id, _)| id).collect();
-        let m = MissingQuery {
+        let village_ids: Vec<String> = villages.iter().map(|(id, _)| id.clone()).collect();
+        let names: HashMap<String, String> = villages.into_iter().collect();
+        let query = |after: Option<&'_ str>, limit: i64| MissingQuery {
             commune_id: &commune,
             villages: &village_ids,
             end_day: period.end,
             end: period.end_utc(),
-            after: after.as_deref(),
+            after: after.map(str::to_owned),
             limit,
         };
-        let service = indicator.service_code.as_deref().unwrap_or_default();
-        let items: Vec<MissingItem> = match (indicator.kind.as_str(), indicator.level.as_str()) {
-            ("adoption", "person") => {
-                let year = period.last_day().format("%Y").to_string().parse::<i32>().unwrap_or(0);
-                let born_by = year - indicator.min_age.unwrap_or(0);
-                store::missing_people(conn, &m, service, born_by, indicator.min_age.is_some())?
-                    .into_iter()
-                    .map(|(r, status)| MissingItem {
-                        kind: "resident".into(),
-                        id: r.id,
-                        household_id: r.household_id,
-                        village_id: r.village_id,
-                        name: personal.then_some(r.full_name),
-                        birth_year: r.birth_year,
-                        status: status.unwrap_or_else(|| "unknown".into()),
-                        personal_data_redacted: !personal,
-                    })
-                    .collect()
+        let items = if format.is_some() {
+            let mut all: Vec<MissingItem> = vec![];
+            let mut cursor: Option<String> = None;
+            loop {
+                let m = query(cursor.as_deref(), EXPORT_PAGE);
+                let page = missing_page(conn, &indicator, &m, &period, personal)?;
+                let full = page.len() as i64 == EXPORT_PAGE;
+                cursor = page.last().map(|i| i.id.clone());
+                all.extend(page);
+                if !full || all.len() as i64 >= EXPORT_MAX {
+                    break;
+                }
             }
-            ("adoption", _) => store::missing_households(conn, &m, service)?
-                .into_iter()
-                .map(|(h, status)| MissingItem {
-                    kind: "household".into(),
-                    household_id: h.id.clone(),
-                    id: h.id,
-                    village_id: h.village_id,
-                    name: personal.then_some(h.head_name),
-                    birth_year: None,
-                    status: status.unwrap_or_else(|| "unknown".into()),
-                    personal_data_redacted: !personal,
-                })
-                .collect(),
-            _ => store::unvisited_households(conn, &m, period.start_utc())?
-                .into_iter()
-                .map(|h| MissingItem {
-                    kind: "household".into(),
-                    household_id: h.id.clone(),
-                    id: h.id,
-                    village_id: h.village_id,
-                    name: personal.then_some(h.head_name),
-                    birth_year: None,
-                    status: "not_visited".into(),
-                    personal_data_redacted: !personal,
-                })
-                .collect(),
-        };
-        if personal && auth.personal_reads_are_audited() && !items.is_empty() {
             db::audit::by_user(
                 conn,
                 &auth,
-                "personal_data_read",
+                "export",
                 "indicator_missing",
                 &indicator.code,
                 Some(&commune),
-                serde_json::json!({ "ids": items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>() }),
+                serde_json::json!({ "rows": all.len(), "period": period.label(), "personal": personal }),
             )?;
-        }
-        Ok(items)
+            all
+        } else {
+            let items = missing_page(conn, &indicator, &query(after.as_deref(), limit), &period, personal)?;
+            if personal && auth.personal_reads_are_audited() && !items.is_empty() {
+                db::audit::by_user(
+                    conn,
+                    &auth,
+                    "personal_data_read",
+                    "indicator_missing",
+                    &indicator.code,
+                    Some(&commune),
+                    serde_json::json!({ "ids": items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>() }),
+                )?;
+            }
+            items
+        };
+        Ok((items, names))
     })
     .await?;
-    let next_cursor = paging::next_cursor(&result, limit, |i| i.id.clone());
-    Ok(HttpResponse::Ok().json(MissingPage {
-        items: result,
-        next_cursor,
-    }))
+    let Some(format) = format else {
+        let next_cursor = paging::next_cursor(&items, limit, |i| i.id.clone());
+        return Ok(HttpResponse::Ok().json(MissingPage { items, next_cursor }));
+    };
+    let rows: Vec<Vec<String>> = items
+        .into_iter()
+        .map(|i| {
+            vec![
+                if i.kind == "resident" {
+                    "Người dân"
+                } else {
+                    "Hộ gia đình"
+                }
+                .to_owned(),
+                i.id,
+                i.household_id,
+                names.get(&i.village_id).cloned().unwrap_or(i.village_id),
+                i.name.unwrap_or_default(),
+                i.birth_year.map(|y| y.to_string()).unwrap_or_default(),
+                status_vi(&i.status).to_owned(),
+            ]
+        })
+        .collect();
+    let (bytes, content_type, ext) = match format {
+        ExportFormat::Csv => (
+            crate::registry_io::table_csv(&EXPORT_HEADERS, &rows),
+            "text/csv; charset=utf-8",
+            "csv",
+        ),
+        ExportFormat::Xlsx => (
+            web::block(move || {
+                crate::registry_io::table_xlsx("Danh sách còn thiếu", &EXPORT_HEADERS, &rows)
+            })
+            .await?
+            .map_err(ApiError::internal)?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CONTENT_TYPE, content_type))
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"con-thieu-{file_code}-{}.{ext}\"",
+                period.label()
+            ),
+        ))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(bytes))
 }
