@@ -811,14 +811,7 @@ pub(crate) fn update_household_in(
     b: &UpdateHousehold,
 ) -> Result<Household, ApiError> {
     let mut errors = vec![];
-    let head = b
-        .head_name
-        .as_deref()
-        .map(|n| DisplayName::parse(n, "head_name"))
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
+    let head = super::optional_name(b.head_name.as_deref(), "head_name", &mut errors);
     let hamlet = b
         .hamlet
         .as_ref()
@@ -1116,14 +1109,7 @@ pub(crate) fn update_resident_in(
 ) -> Result<Resident, ApiError> {
     let year = current_year();
     let mut errors = vec![];
-    let name = b
-        .full_name
-        .as_deref()
-        .map(|n| DisplayName::parse(n, "full_name"))
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
+    let name = super::optional_name(b.full_name.as_deref(), "full_name", &mut errors);
     let birth_year = b.birth_year.map(|y| {
         y.map(|y| BirthYear::parse(y, "birth_year", year))
             .transpose()

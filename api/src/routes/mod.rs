@@ -31,6 +31,19 @@ pub fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
     audit::configure(cfg);
 }
 
+/// Parses an optional display name of a PATCH body; an invalid one is added to `errors`.
+pub fn optional_name(
+    raw: Option<&str>,
+    field: &str,
+    errors: &mut Vec<crate::error::FieldError>,
+) -> Option<crate::domain::DisplayName> {
+    raw.map(|n| crate::domain::DisplayName::parse(n, field))
+        .transpose()
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten()
+}
+
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`) in PATCH bodies.
 pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where

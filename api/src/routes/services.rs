@@ -233,22 +233,8 @@ pub async fn update_service(
     let id = path.into_inner();
     let b = body.into_inner();
     let mut errors = vec![];
-    let name_vi = b
-        .name_vi
-        .as_deref()
-        .map(|n| DisplayName::parse(n, "name_vi"))
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
-    let name_en = b
-        .name_en
-        .as_deref()
-        .map(|n| DisplayName::parse(n, "name_en"))
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
+    let name_vi = super::optional_name(b.name_vi.as_deref(), "name_vi", &mut errors);
+    let name_en = super::optional_name(b.name_en.as_deref(), "name_en", &mut errors);
     check_age(b.min_age.flatten(), &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
