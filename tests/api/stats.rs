@@ -271,6 +271,35 @@ async fn seeded_indicators_match_hand_computed_figures(app: TestApp) {
     assert_eq!(nd(&v2["current"]), (1, Some(1), Some(100.0)));
     assert_eq!(v2["name"], "Thôn Mao Điền");
 
+    // The same figures as a file for Excel, audited.
+    let res = app
+        .get_authed(
+            &format!("/api/v1/stats/indicators?{q4}&group_by=village&format=csv&codes=adults_vneid_level2"),
+            &f.chairman.token,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let csv = res.text().await.expect("csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "\u{feff}Mã chỉ tiêu,Chỉ tiêu,Đơn vị phụ trách,Phạm vi,Đạt,Tổng số,Tỷ lệ (%),Kỳ trước (%),Tăng/giảm (điểm %),Mục tiêu (%)",
+            "adults_vneid_level2,Người trưởng thành (từ 18 tuổi) có định danh điện tử VNeID mức 2,police,Toàn bộ phạm vi,3,5,60.0,20.0,40.0,100.0",
+            "adults_vneid_level2,Người trưởng thành (từ 18 tuổi) có định danh điện tử VNeID mức 2,police,Thôn Phú Lộc,2,4,50.0,25.0,25.0,100.0",
+            "adults_vneid_level2,Người trưởng thành (từ 18 tuổi) có định danh điện tử VNeID mức 2,police,Thôn Mao Điền,1,1,100.0,0.0,100.0,100.0",
+        ]
+    );
+    let audit = body(
+        app.get_authed("/api/v1/audit-events?action=export", &f.admin.token)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        audit["items"][0]["object_type"], "indicator_figures",
+        "{audit}"
+    );
+
     // The village leader of v1 sees v1 only, even when asking for the commune.
     let leader = figures(&app, &f.leader.token, q4).await;
     assert_eq!(leader["village_ids"], json!([f.v1]));

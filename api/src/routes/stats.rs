@@ -369,6 +369,8 @@ pub struct FiguresQuery {
     pub group_by: Option<GroupBy>,
     /// Only these indicators (comma-separated codes).
     pub codes: Option<String>,
+    /// `csv` or `xlsx`: the figures as a file (audited) instead of JSON.
+    pub format: Option<ExportFormat>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -537,6 +539,8 @@ pub async fn indicator_figures(
             .filter(|s| !s.is_empty())
             .collect()
     });
+    let format = q.format;
+    let export_auth = auth.clone();
     let response = db::run(&state.pool, move |conn| {
         let (commune, villages) = figure_scope(
             conn,
@@ -626,7 +630,117 @@ pub async fn indicator_figures(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(response))
+    let Some(format) = format else {
+        return Ok(HttpResponse::Ok().json(response));
+    };
+    let rows = figure_rows(&response);
+    let (label, commune, count) = (
+        response.period.label.clone(),
+        response.commune_id.clone(),
+        rows.len(),
+    );
+    db::run(&state.pool, move |conn| {
+        Ok(db::audit::by_user(
+            conn,
+            &export_auth,
+            "export",
+            "indicator_figures",
+            &commune,
+            Some(&commune),
+            serde_json::json!({ "rows": count, "period": label }),
+        )?)
+    })
+    .await?;
+    let name = format!("chi-tieu-{}", response.period.label);
+    export_file(format, "Chỉ tiêu", &FIGURE_HEADERS, rows, &name).await
+}
+
+const FIGURE_HEADERS: [&str; 10] = [
+    "Mã chỉ tiêu",
+    "Chỉ tiêu",
+    "Đơn vị phụ trách",
+    "Phạm vi",
+    "Đạt",
+    "Tổng số",
+    "Tỷ lệ (%)",
+    "Kỳ trước (%)",
+    "Tăng/giảm (điểm %)",
+    "Mục tiêu (%)",
+];
+
+fn number(n: Option<f64>) -> String {
+    n.map(|v| format!("{v:.1}")).unwrap_or_default()
+}
+
+/// One row per indicator and scope (the whole scope first, then each group).
+fn figure_rows(r: &FiguresResponse) -> Vec<Vec<String>> {
+    let mut rows = vec![];
+    for item in &r.items {
+        let i = &item.indicator;
+        let mut push = |scope: &str, f: &FigureResponse, prev: Option<&FigureResponse>, trend| {
+            rows.push(vec![
+                i.code.clone(),
+                i.name_vi.clone(),
+                i.department.as_str().to_owned(),
+                scope.to_owned(),
+                f.numerator.to_string(),
+                f.denominator.map(|d| d.to_string()).unwrap_or_default(),
+                number(f.percent),
+                number(prev.and_then(|p| p.percent)),
+                number(trend),
+                number(i.target_percent),
+            ]);
+        };
+        push(
+            "Toàn bộ phạm vi",
+            &item.current,
+            Some(&item.previous),
+            item.trend_points,
+        );
+        for g in &item.groups {
+            let trend = match (
+                g.current.percent,
+                g.previous.as_ref().and_then(|p| p.percent),
+            ) {
+                (Some(a), Some(b)) => Some(((a - b) * 10.0).round() / 10.0),
+                _ => None,
+            };
+            push(&g.name, &g.current, g.previous.as_ref(), trend);
+        }
+    }
+    rows
+}
+
+/// A table as a CSV (UTF-8 with BOM) or XLSX download.
+async fn export_file(
+    format: ExportFormat,
+    sheet: &'static str,
+    headers: &'static [&'static str],
+    rows: Vec<Vec<String>>,
+    name: &str,
+) -> Result<HttpResponse, ApiError> {
+    let (bytes, content_type, ext) = match format {
+        ExportFormat::Csv => (
+            crate::registry_io::table_csv(headers, &rows),
+            "text/csv; charset=utf-8",
+            "csv",
+        ),
+        ExportFormat::Xlsx => (
+            web::block(move || crate::registry_io::table_xlsx(sheet, headers, &rows))
+                .await?
+                .map_err(ApiError::internal)?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CONTENT_TYPE, content_type))
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.{ext}\""),
+        ))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(bytes))
 }
 
 fn volunteer_names(
@@ -893,31 +1007,6 @@ pub async fn missing(
             ]
         })
         .collect();
-    let (bytes, content_type, ext) = match format {
-        ExportFormat::Csv => (
-            crate::registry_io::table_csv(&EXPORT_HEADERS, &rows),
-            "text/csv; charset=utf-8",
-            "csv",
-        ),
-        ExportFormat::Xlsx => (
-            web::block(move || {
-                crate::registry_io::table_xlsx("Danh sách còn thiếu", &EXPORT_HEADERS, &rows)
-            })
-            .await?
-            .map_err(ApiError::internal)?,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "xlsx",
-        ),
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CONTENT_TYPE, content_type))
-        .insert_header((
-            actix_web::http::header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"con-thieu-{file_code}-{}.{ext}\"",
-                period.label()
-            ),
-        ))
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .body(bytes))
+    let name = format!("con-thieu-{file_code}-{}", period.label());
+    export_file(format, "Danh sách còn thiếu", &EXPORT_HEADERS, rows, &name).await
 }
