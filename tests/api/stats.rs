@@ -604,8 +604,42 @@ async fn administrators_add_indicators_that_are_computed_at_once(app: TestApp) {
         (1, Some(5), Some(20.0))
     );
 
-    // Retired, it is no longer computed.
+    // Bad edits change nothing.
     let id = created["id"].as_str().expect("id");
+    let res = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/indicators/{id}"),
+            Some(&f.admin.token),
+            Some(&json!({"target_percent": 140, "name_vi": "Tên mới"})),
+        )
+        .await;
+    assert_problem(res, 400, "validation_failed").await;
+    let res = app
+        .send(
+            Method::PATCH,
+            "/api/v1/indicators/0193b000-0000-7000-8000-0000000000ff",
+            Some(&f.admin.token),
+            Some(&json!({"retired": true})),
+        )
+        .await;
+    assert_problem(res, 404, "indicator_not_found").await;
+    let list = body(
+        app.get_authed("/api/v1/indicators", &f.chairman.token)
+            .await,
+    )
+    .await;
+    let stored = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["id"] == id)
+        .expect("stored")
+        .clone();
+    assert_eq!(stored["name_vi"], "Người trưởng thành có ví điện tử");
+    assert_eq!(stored["target_percent"], 40.0);
+
+    // Retired, it is no longer computed.
     let res = app
         .send(
             Method::PATCH,

@@ -99,6 +99,17 @@ pub struct UserFilter {
     pub village_id: Option<String>,
 }
 
+/// `(id, display name)` of the given users.
+pub fn display_names(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load(conn)
+}
+
 /// One page of accounts ordered by username, starting after `after`.
 pub fn list(
     conn: &mut DbConnection,

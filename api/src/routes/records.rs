@@ -206,7 +206,6 @@ async fn create_through_push(
     };
     let result = db::run(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
-            db::lock_commune(conn, auth.commune_id.as_deref())?;
             Ok::<_, ApiError>(
                 sync::push(conn, &auth, "web", std::slice::from_ref(&record))?.remove(0),
             )

@@ -747,13 +747,7 @@ fn volunteer_names(
     conn: &mut DbConnection,
     ids: Vec<String>,
 ) -> Result<HashMap<String, String>, ApiError> {
-    let mut out = HashMap::new();
-    for id in ids {
-        if let Some(u) = db::users::find(conn, &id)? {
-            out.insert(id, u.display_name);
-        }
-    }
-    Ok(out)
+    Ok(db::users::display_names(conn, &ids)?.into_iter().collect())
 }
 
 // ---------------------------------------------------------------- who is missing

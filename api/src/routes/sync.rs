@@ -55,7 +55,6 @@ pub async fn push(
     }
     let results = db::run(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
-            db::lock_commune(conn, auth.commune_id.as_deref())?;
             let results = sync::push(conn, &auth, &b.device_id, &b.records)?;
             let applied = results
                 .iter()

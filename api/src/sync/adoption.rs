@@ -155,19 +155,31 @@ pub fn apply_record(
         _ => "assisted",
     };
     let key = (record.occurred_at, record.id.as_str());
+    // The records behind the subjects' current entries, in one query.
+    let evidence_ids: Vec<String> = existing
+        .iter()
+        .filter(|e| subjects.contains(&e.subject_id.as_str()) && e.status != "unknown")
+        .filter_map(|e| e.source_record_id.clone())
+        .collect();
+    let evidence: HashMap<String, AssistanceRecord> = if evidence_ids.is_empty() {
+        HashMap::new()
+    } else {
+        store::records_by_ids(conn, &evidence_ids)?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect()
+    };
     for subject in subjects {
         let current = existing.iter().find(|e| e.subject_id == subject);
         if current.is_some_and(|c| c.source != "record") {
             // Set by hand after this visit happened: kept.
             continue;
         }
-        let evidence = match current.and_then(|c| c.source_record_id.as_deref()) {
-            Some(id) if current.is_some_and(|c| c.status != "unknown") => {
-                store::find_record(conn, id)?
-            }
-            _ => None,
-        };
-        let replace = match (current, evidence) {
+        let prev = current
+            .filter(|c| c.status != "unknown")
+            .and_then(|c| c.source_record_id.as_deref())
+            .and_then(|id| evidence.get(id));
+        let replace = match (current, prev) {
             (Some(c), Some(prev)) => {
                 let newer = key > (prev.occurred_at, prev.id.as_str());
                 if c.status == "done" {

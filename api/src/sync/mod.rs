@@ -227,6 +227,9 @@ pub fn push(
     device_id: &str,
     records: &[PushRecord],
 ) -> Result<Vec<PushResult>, ApiError> {
+    // Phones of one village touch the same households and ledger rows in any order; on PostgreSQL
+    // the commune lock keeps concurrent pushes from deadlocking (nothing on SQLite).
+    db::lock_commune(conn, auth.commune_id.as_deref())?;
     let mut results = Vec::with_capacity(records.len());
     let mut seen_in_batch = std::collections::HashSet::new();
     for r in records {
