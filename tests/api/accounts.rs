@@ -145,7 +145,94 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
         "/api/v1/reports/{}",
         body(report).await["id"].as_str().expect("id")
     );
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/difficulties",
+            Some(&f.volunteer.token),
+            Some(&json!({"data": {"raised_at": "2026-11-21T00:30:00Z", "village_id": f.v1, "title": "Khó khăn riêng của thôn", "description": "Mô tả", "service_codes": []}})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let difficulty = format!(
+        "/api/v1/difficulties/{}",
+        body(res).await["id"].as_str().expect("id")
+    );
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/trainings",
+            Some(&f.police.token),
+            Some(&json!({"topic": "Tập huấn riêng của xã", "held_on": "2026-11-10", "place": "Hội trường", "mode": "in_person"})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let training = format!(
+        "/api/v1/trainings/{}",
+        body(res).await["id"].as_str().expect("id")
+    );
+    let res = app
+        .send(
+            Method::PUT,
+            &format!("{training}/attendance"),
+            Some(&f.police.token),
+            Some(&json!({"entries": [{"member_id": reg.member, "attended": true}]})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
     let cases: Vec<(&str, Method, Value, String, &str)> = vec![
+        (
+            "/api/v1/difficulties/{id}",
+            Method::GET,
+            json!(null),
+            difficulty.clone(),
+            "riêng của thôn",
+        ),
+        (
+            "/api/v1/difficulties/{id}",
+            Method::PATCH,
+            json!({ "status": "closed" }),
+            difficulty.clone(),
+            "riêng của thôn",
+        ),
+        (
+            "/api/v1/difficulties/{id}/replies",
+            Method::POST,
+            json!({ "body": "Trả lời" }),
+            format!("{difficulty}/replies"),
+            "riêng của thôn",
+        ),
+        (
+            "/api/v1/trainings/{id}",
+            Method::GET,
+            json!(null),
+            training.clone(),
+            "riêng của xã",
+        ),
+        (
+            "/api/v1/trainings/{id}",
+            Method::PATCH,
+            json!({ "cancelled": true }),
+            training.clone(),
+            "riêng của xã",
+        ),
+        (
+            "/api/v1/trainings/{id}/attendance",
+            Method::PUT,
+            json!({ "entries": [] }),
+            format!("{training}/attendance"),
+            "riêng của xã",
+        ),
+        (
+            "/api/v1/teams/{id}/members/{member_id}/trainings",
+            Method::GET,
+            json!(null),
+            format!(
+                "/api/v1/teams/{}/members/{}/trainings",
+                reg.team, reg.member
+            ),
+            "riêng của xã",
+        ),
         (
             "/api/v1/users/{id}",
             Method::GET,

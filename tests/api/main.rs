@@ -17,3 +17,4 @@ mod static_files;
 mod stats;
 mod sync;
 mod sync_faults;
+mod teamwork;

@@ -16,6 +16,7 @@ pub mod schema;
 pub mod sessions;
 pub mod stats;
 pub mod sync;
+pub mod teamwork;
 pub mod throttle;
 pub mod users;
 

@@ -226,6 +226,8 @@ diesel::joinable!(teams -> communes (commune_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(households -> villages (village_id));
 diesel::joinable!(residents -> households (household_id));
+diesel::joinable!(training_attendance -> trainings (training_id));
+diesel::joinable!(training_attendance -> team_members (member_id));
 diesel::joinable!(adoptions -> households (household_id));
 
 diesel::table! {
@@ -323,6 +325,50 @@ diesel::table! {
         assigned_department -> Nullable<Text>,
         received_at -> Timestamp,
         updated_at -> Timestamp,
+        first_answered_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        closed_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    difficulty_replies (id) {
+        id -> Text,
+        difficulty_id -> Text,
+        commune_id -> Text,
+        author_id -> Text,
+        side -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    trainings (id) {
+        id -> Text,
+        commune_id -> Text,
+        organiser -> Text,
+        topic -> Text,
+        held_on -> Date,
+        place -> Text,
+        mode -> Text,
+        service_codes -> Text,
+        notes -> Nullable<Text>,
+        created_by -> Text,
+        cancelled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    training_attendance (training_id, member_id) {
+        training_id -> Text,
+        member_id -> Text,
+        attended -> Bool,
+        note -> Nullable<Text>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
     }
 }
 
@@ -410,6 +456,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     assistance_residents,
     communications,
     difficulties,
+    difficulty_replies,
+    trainings,
+    training_attendance,
     sync_conflicts,
     indicators,
     reports,

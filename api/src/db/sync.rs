@@ -329,6 +329,10 @@ pub struct Difficulty {
     pub assigned_department: Option<String>,
     pub received_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The first answer from the office side: the response time runs from `received_at` to it.
+    pub first_answered_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub closed_by: Option<String>,
 }
 
 pub fn insert_difficulty(conn: &mut DbConnection, d: &Difficulty) -> QueryResult<()> {
@@ -344,32 +348,6 @@ pub fn find_difficulty(conn: &mut DbConnection, id: &str) -> QueryResult<Option<
         .select(Difficulty::as_select())
         .first(conn)
         .optional()
-}
-
-pub fn list_difficulties(
-    conn: &mut DbConnection,
-    commune_id: Option<&str>,
-    villages: Option<&[String]>,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<Difficulty>> {
-    let mut q = difficulties::table
-        .select(Difficulty::as_select())
-        .into_boxed();
-    if let Some(c) = commune_id {
-        q = q.filter(difficulties::commune_id.eq(c.to_owned()));
-    }
-    if let Some(v) = villages {
-        q = q.filter(
-            difficulties::village_id
-                .eq_any(v.to_vec())
-                .or(difficulties::village_id.is_null()),
-        );
-    }
-    if let Some(a) = after {
-        q = q.filter(difficulties::id.gt(a.to_owned()));
-    }
-    q.order(difficulties::id).limit(limit).load(conn)
 }
 
 pub fn difficulties_by_ids(

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod difficulties;
 pub mod geo;
 pub mod health;
 pub mod households;
@@ -13,6 +14,7 @@ pub mod services;
 pub mod stats;
 pub mod sync;
 pub mod teams;
+pub mod trainings;
 pub mod users;
 
 /// Mounts every `/api/v1` resource.
@@ -26,6 +28,8 @@ pub fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
     imports::configure(cfg);
     sync::configure(cfg);
     records::configure(cfg);
+    difficulties::configure(cfg);
+    trainings::configure(cfg);
     stats::configure(cfg);
     reports::configure(cfg);
     audit::configure(cfg);

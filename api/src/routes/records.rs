@@ -90,27 +90,6 @@ pub struct CommunicationPage {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct DifficultyResponse {
-    pub id: String,
-    pub commune_id: String,
-    pub village_id: Option<String>,
-    pub author_id: String,
-    pub raised_at: chrono::DateTime<chrono::Utc>,
-    pub title: String,
-    pub description: String,
-    pub service_codes: Vec<String>,
-    /// `open`, `answered` or `closed`.
-    pub status: String,
-    pub assigned_department: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DifficultyPage {
-    pub items: Vec<DifficultyResponse>,
-    pub next_cursor: Option<String>,
-}
-
 /// A field record from an online client: the client's UUID (optional) and the record's data as in
 /// `POST /sync/push`.
 #[derive(Deserialize, ToSchema)]
@@ -124,7 +103,9 @@ pub struct CreateRecord {
 }
 
 /// (commune limit, village limit) of what the caller may read.
-fn read_scope(auth: &AuthUser) -> Result<(Option<String>, Option<Vec<String>>), ApiError> {
+pub(crate) fn read_scope(
+    auth: &AuthUser,
+) -> Result<(Option<String>, Option<Vec<String>>), ApiError> {
     match auth.role {
         Role::Admin => Ok((None, None)),
         Role::Chairman | Role::Department => Ok((auth.commune_id.clone(), None)),
@@ -177,7 +158,7 @@ fn record_responses(
         .collect())
 }
 
-fn in_scope(auth: &AuthUser, commune: &str, village: Option<&str>) -> bool {
+pub(crate) fn in_scope(auth: &AuthUser, commune: &str, village: Option<&str>) -> bool {
     match (auth.role, village) {
         (Role::VillageLeader | Role::Volunteer, Some(v)) => auth.village_ids.iter().any(|x| x == v),
         (Role::VillageLeader | Role::Volunteer, None) => {
@@ -190,7 +171,7 @@ fn in_scope(auth: &AuthUser, commune: &str, village: Option<&str>) -> bool {
 }
 
 /// Stores one field record through the sync path; 201 when new, 200 for a replay.
-async fn create_through_push(
+pub(crate) async fn create_through_push(
     state: &AppState,
     auth: AuthUser,
     kind: &'static str,
@@ -415,88 +396,10 @@ pub async fn create_communication(
     .json(communication_response(c)))
 }
 
-fn difficulty_response(d: store::Difficulty) -> DifficultyResponse {
-    DifficultyResponse {
-        service_codes: serde_json::from_str(&d.service_codes).unwrap_or_default(),
-        raised_at: paging::utc(d.raised_at),
-        id: d.id,
-        commune_id: d.commune_id,
-        village_id: d.village_id,
-        author_id: d.author_id,
-        title: d.title,
-        description: d.description,
-        status: d.status,
-        assigned_department: d.assigned_department,
-    }
-}
-
-/// Difficulties raised by teams, in the caller's scope.
-#[utoipa::path(tag = "records", params(PageQuery), security(("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of difficulties", body = DifficultyPage),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "This role sees no field records", body = Problem, content_type = "application/problem+json"),
-    ))]
-#[get("/difficulties")]
-pub async fn list_difficulties(
-    state: web::Data<AppState>,
-    auth: AuthUser,
-    page: web::Query<PageQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let (commune, villages) = read_scope(&auth)?;
-    let limit = page.limit()?;
-    let after = page.after()?;
-    let rows = db::run(&state.pool, move |conn| {
-        Ok(store::list_difficulties(
-            conn,
-            commune.as_deref(),
-            villages.as_deref(),
-            after.as_deref(),
-            limit,
-        )?)
-    })
-    .await?;
-    let next_cursor = paging::next_cursor(&rows, limit, |d| d.id.clone());
-    Ok(HttpResponse::Ok().json(DifficultyPage {
-        items: rows.into_iter().map(difficulty_response).collect(),
-        next_cursor,
-    }))
-}
-
-/// Raises a difficulty from an online client.
-#[utoipa::path(tag = "records", request_body = CreateRecord, security(("bearer" = [])),
-    responses(
-        (status = 201, description = "Stored", body = DifficultyResponse),
-        (status = 200, description = "Stored before (a retry)", body = DifficultyResponse),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The id was used for another record", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The record is invalid; nothing was stored", body = Problem, content_type = "application/problem+json"),
-    ))]
-#[post("/difficulties")]
-pub async fn create_difficulty(
-    state: web::Data<AppState>,
-    auth: AuthUser,
-    body: web::Json<CreateRecord>,
-) -> Result<HttpResponse, ApiError> {
-    let (id, created) = create_through_push(&state, auth, "difficulty", body.into_inner()).await?;
-    let d = db::run(&state.pool, move |conn| {
-        store::find_difficulty(conn, &id)?.ok_or_else(|| ApiError::not_found("difficulty"))
-    })
-    .await?;
-    Ok(if created {
-        HttpResponse::Created()
-    } else {
-        HttpResponse::Ok()
-    }
-    .json(difficulty_response(d)))
-}
-
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_assistance_records)
         .service(get_assistance_record)
         .service(create_assistance_record)
         .service(list_communications)
-        .service(create_communication)
-        .service(list_difficulties)
-        .service(create_difficulty);
+        .service(create_communication);
 }

@@ -208,7 +208,11 @@ fn ensure_manager(
     }
 }
 
-fn load_team(conn: &mut DbConnection, auth: &AuthUser, id: &str) -> Result<Team, ApiError> {
+pub(crate) fn load_team(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    id: &str,
+) -> Result<Team, ApiError> {
     match registry::find_team(conn, id)? {
         Some(t) if can_see(auth, &t) => Ok(t),
         _ => Err(team_not_found()),

@@ -708,6 +708,9 @@ pub fn difficulty(
         assigned_department: None,
         received_at: now,
         updated_at: now,
+        first_answered_at: None,
+        closed_at: None,
+        closed_by: None,
     };
     store::insert_difficulty(conn, &x)?;
     reg::record_change_by(

@@ -215,14 +215,21 @@ pub fn pull(
         });
         put("communication", c.id, None, Some(data));
     }
-    for d in store::difficulties_by_ids(conn, &get("difficulty"))? {
-        let services: serde_json::Value =
-            serde_json::from_str(&d.service_codes).unwrap_or_default();
-        let data = serde_json::json!({
-            "village_id": d.village_id, "raised_at": utc(d.raised_at), "title": d.title, "description": d.description,
-            "service_codes": services, "status": d.status, "assigned_department": d.assigned_department,
-        });
-        put("difficulty", d.id, None, Some(data));
+    let difficulty_ids = get("difficulty");
+    if !difficulty_ids.is_empty() {
+        let mut threads = crate::routes::difficulties::threads(conn, &difficulty_ids)?;
+        for d in store::difficulties_by_ids(conn, &difficulty_ids)? {
+            let services: serde_json::Value =
+                serde_json::from_str(&d.service_codes).unwrap_or_default();
+            let replies = threads.remove(&d.id).unwrap_or_default();
+            let data = serde_json::json!({
+                "village_id": d.village_id, "raised_at": utc(d.raised_at), "title": d.title, "description": d.description,
+                "service_codes": services, "status": d.status, "assigned_department": d.assigned_department,
+                "first_answered_at": d.first_answered_at.map(utc), "closed_at": d.closed_at.map(utc),
+                "replies": replies,
+            });
+            put("difficulty", d.id, None, Some(data));
+        }
     }
     let changes: Vec<Change> = order
         .into_iter()
