@@ -11,6 +11,7 @@ both_backends!(
     bad_inbox_requests_change_nothing,
     trainings_are_planned_held_and_attended,
     attendance_is_checked_and_scoped,
+    activity_figures_match_hand_counts,
 );
 
 async fn body(res: reqwest::Response) -> Value {
@@ -691,4 +692,261 @@ async fn attendance_is_checked_and_scoped(app: TestApp) {
     )
     .await;
     assert_eq!(seen["attendance"].as_array().expect("rows").len(), 1);
+}
+
+fn set_received(app: &TestApp, id: &str, at: &str) {
+    use diesel::prelude::*;
+    use tungnha::db::schema::difficulties::dsl as d;
+    let at = chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S").expect("time");
+    diesel::update(d::difficulties.find(id))
+        .set(d::received_at.eq(at))
+        .execute(&mut app.conn())
+        .expect("received_at");
+}
+
+fn set_first_answer(app: &TestApp, id: &str, at: &str) {
+    use diesel::prelude::*;
+    use tungnha::db::schema::difficulties::dsl as d;
+    let at = chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S").expect("time");
+    diesel::update(d::difficulties.find(id))
+        .set(d::first_answered_at.eq(Some(at)))
+        .execute(&mut app.conn())
+        .expect("first_answered_at");
+}
+
+async fn activity(app: &TestApp, token: &str, query: &str) -> Value {
+    let res = app
+        .get_authed(&format!("/api/v1/stats/activity?{query}"), token)
+        .await;
+    let status = res.status();
+    let v = body(res).await;
+    assert_eq!(status, 200, "{v}");
+    v
+}
+
+async fn activity_figures_match_hand_counts(app: TestApp) {
+    let c = crate::stats::commune(&app).await;
+    let f = &c.f;
+    // The v1 team and its one member (no other data: every count below is by hand).
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/teams",
+            Some(&f.leader.token),
+            Some(&json!({"village_id": f.v1, "name": "Tổ CNSCĐ thôn Phú Lộc", "decision_number": "12/QĐ-UBND", "decision_date": "2026-09-01"})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let team = body(res).await["id"].as_str().expect("id").to_owned();
+    let res = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/teams/{team}/members"),
+            Some(&f.leader.token),
+            Some(&json!({"full_name": "Phạm Thị Lan", "position": "member", "origin": "youth_union", "active_from": "2026-09-01", "user_id": f.volunteer.id})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let member = body(res).await["id"].as_str().expect("id").to_owned();
+    // Communications: Zalo in v1 (40 people), a loudspeaker broadcast for the whole commune (500),
+    // and one in the third quarter that does not count.
+    let comm = |village: Option<&str>, at: &str, channel: &str, reach: i64| {
+        json!({"kind": "communication", "id": tungnha::db::new_id(), "op": "create", "data": {
+            "village_id": village, "occurred_at": at, "channel": channel, "reach": reach,
+            "topics": ["vneid_level2"], "title": "Tuyên truyền VNeID"}})
+    };
+    crate::stats::push(
+        &app,
+        &f.leader.token,
+        vec![
+            comm(Some(&f.v1), "2026-11-01T01:00:00Z", "zalo", 40),
+            comm(Some(&f.v1), "2026-09-20T01:00:00Z", "zalo", 7),
+        ],
+    )
+    .await;
+    crate::stats::push(
+        &app,
+        &f.culture_social.token,
+        vec![comm(None, "2026-11-02T01:00:00Z", "loudspeaker", 500)],
+    )
+    .await;
+    // Difficulties: two in v1 in the quarter (answered after 2 h and 6 h), one in v2 still open.
+    let diff = |village: &str, at: &str| {
+        json!({"kind": "difficulty", "id": tungnha::db::new_id(), "op": "create", "data": {
+            "village_id": village, "raised_at": at, "title": "Khó khăn", "description": "Mô tả",
+            "service_codes": []}})
+    };
+    let (d1, d2) = (
+        diff(&f.v1, "2026-11-03T01:00:00Z"),
+        diff(&f.v1, "2026-11-04T01:00:00Z"),
+    );
+    let d3 = diff(&f.v2, "2026-11-05T01:00:00Z");
+    crate::stats::push(&app, &f.volunteer.token, vec![d1.clone(), d2.clone()]).await;
+    crate::stats::push(&app, &f.volunteer_v2.token, vec![d3]).await;
+    for (d, received, answered) in [
+        (&d1, "2026-11-03 02:00:00", "2026-11-03 04:00:00"),
+        (&d2, "2026-11-04 02:00:00", "2026-11-04 08:00:00"),
+    ] {
+        let id = d["id"].as_str().expect("id");
+        set_received(&app, id, received);
+        set_first_answer(&app, id, answered);
+    }
+    // Trainings: one held with the v1 team's member attending, one cancelled, one next year.
+    let held = create_training(&app, &f.police.token, "2026-11-10").await;
+    let cancelled = create_training(&app, &f.police.token, "2026-11-11").await;
+    create_training(&app, &f.police.token, "2027-01-15").await;
+    for t in [&held, &cancelled] {
+        let res = app
+            .send(
+                Method::PUT,
+                &format!(
+                    "/api/v1/trainings/{}/attendance",
+                    t["id"].as_str().expect("id")
+                ),
+                Some(&f.police.token),
+                Some(&json!({"entries": [{"member_id": member, "attended": true}]})),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    app.send(
+        Method::PATCH,
+        &format!(
+            "/api/v1/trainings/{}",
+            cancelled["id"].as_str().expect("id")
+        ),
+        Some(&f.police.token),
+        Some(&json!({"cancelled": true})),
+    )
+    .await;
+
+    let q4 = "period=quarter&date=2026-11-20";
+    let all = activity(&app, &f.chairman.token, q4).await;
+    assert_eq!(all["village_ids"], json!([]));
+    let a = &all["current"];
+    // Visits in Q4: Bình's on 1 October, Em's corrected one, Giang's; Phúc came to the office.
+    assert_eq!(a["house_visits"], 3);
+    assert_eq!(a["households_reached"], 3);
+    // Items: Bình 1, Phúc 2, Em's correction 1, Giang 1 (the superseded record is left out).
+    assert_eq!(a["assistance_items"], 5);
+    assert_eq!(
+        a["communications"],
+        json!([
+            {"channel": "loudspeaker", "activities": 1, "reach": 500},
+            {"channel": "zalo", "activities": 1, "reach": 40}
+        ])
+    );
+    assert_eq!(a["trainings_held"], 1);
+    assert_eq!(a["training_attendances"], 1);
+    assert_eq!(a["members_trained"], 1);
+    assert_eq!(a["difficulties_raised"], 3);
+    assert_eq!(a["difficulties_answered"], 2);
+    // 2 h and 6 h: median 4 h, mean 4 h.
+    assert_eq!(a["response_median_hours"], 4.0);
+    assert_eq!(a["response_mean_hours"], 4.0);
+    // The previous quarter: Đức's visit on 30 September and the Zalo message of September.
+    let p = &all["previous"];
+    assert_eq!(all["previous_period"]["label"], "2026-Q3");
+    assert_eq!(
+        (p["house_visits"].as_i64(), p["assistance_items"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(p["communications"][0]["reach"], 7);
+    assert_eq!(p["response_median_hours"], Value::Null);
+
+    // The village leader of v1 sees v1 only: no commune-wide broadcast, no v2 visit.
+    let v1 = activity(&app, &f.leader.token, q4).await;
+    assert_eq!(v1["village_ids"], json!([f.v1]));
+    let a = &v1["current"];
+    assert_eq!(
+        (
+            a["house_visits"].as_i64(),
+            a["households_reached"].as_i64(),
+            a["assistance_items"].as_i64()
+        ),
+        (Some(2), Some(2), Some(4))
+    );
+    assert_eq!(
+        a["communications"],
+        json!([{"channel": "zalo", "activities": 1, "reach": 40}])
+    );
+    assert_eq!(a["difficulties_raised"], 2);
+    assert_eq!(a["training_attendances"], 1);
+    let teams: Vec<&str> = a["teams"]
+        .as_array()
+        .expect("teams")
+        .iter()
+        .filter_map(|t| t["team_id"].as_str())
+        .collect();
+    assert_eq!(teams, [team.as_str()]);
+    // The member logged records in the quarter: one active member of one.
+    assert_eq!(
+        (
+            a["teams"][0]["members"].as_i64(),
+            a["teams"][0]["active_members"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    // The chairman can ask for v2 alone; a v1 leader cannot, nor another commune.
+    let v2 = activity(
+        &app,
+        &f.chairman.token,
+        &format!("{q4}&village_id={}", f.v2),
+    )
+    .await;
+    assert_eq!(v2["current"]["house_visits"], 1);
+    assert_eq!(v2["current"]["training_attendances"], 0);
+    assert_eq!(v2["current"]["difficulties_answered"], 0);
+    assert_problem(
+        app.get_authed(
+            &format!("/api/v1/stats/activity?{q4}&village_id={}", f.v2),
+            &f.leader.token,
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.get_authed(
+            &format!("/api/v1/stats/activity?{q4}&commune_id={}", f.commune),
+            &f.other_chairman.token,
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+
+    // The quarterly report carries the same activity, on the page and in the workbook.
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/reports",
+            Some(&f.culture_social.token),
+            Some(&json!({"period": "quarter", "date": "2026-11-20"})),
+        )
+        .await;
+    let report = body(res).await;
+    assert_eq!(report["content"]["activity"], all["current"]);
+    let page = app
+        .get_authed(
+            &format!(
+                "/api/v1/reports/{}/print",
+                report["id"].as_str().expect("id")
+            ),
+            &f.chairman.token,
+        )
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        page.contains("Tập huấn: 1 buổi, 1 lượt thành viên tham dự"),
+        "{page}"
+    );
+    assert!(
+        page.contains("3 phát sinh, 2 đã được trả lời; thời gian trả lời trung vị 4 giờ"),
+        "{page}"
+    );
 }

@@ -429,50 +429,66 @@ pub fn unvisited_households(
 
 // ---------------------------------------------------------------- activity figures
 
-/// `(house visits, households reached by any channel, live assistance items)` in `[start, end)`.
+/// `(house visits, households reached by any channel, live assistance items)` in `[start, end)`, for
+/// the commune or only `villages`.
 pub fn visit_activity(
     conn: &mut DbConnection,
     commune_id: &str,
+    villages: Option<&[String]>,
     start: NaiveDateTime,
     end: NaiveDateTime,
 ) -> QueryResult<(i64, i64, i64)> {
     let live = || {
-        assistance_records::table
+        let mut q = assistance_records::table
             .filter(assistance_records::commune_id.eq(commune_id))
             .filter(assistance_records::occurred_at.ge(start))
             .filter(assistance_records::occurred_at.lt(end))
             .filter(assistance_records::superseded_by.is_null())
+            .into_boxed();
+        if let Some(v) = villages {
+            q = q.filter(assistance_records::village_id.eq_any(v.to_vec()));
+        }
+        q
     };
     let visits: i64 = live()
         .filter(assistance_records::channel.eq("house_visit"))
         .count()
         .get_result(conn)?;
     let reached: i64 = live().select(distinct_households()).get_result(conn)?;
-    let items: i64 = assistance_items::table
+    let mut items = assistance_items::table
         .inner_join(assistance_records::table)
         .filter(assistance_records::commune_id.eq(commune_id))
         .filter(assistance_records::occurred_at.ge(start))
         .filter(assistance_records::occurred_at.lt(end))
         .filter(assistance_records::superseded_by.is_null())
-        .count()
-        .get_result(conn)?;
+        .into_boxed();
+    if let Some(v) = villages {
+        items = items.filter(assistance_records::village_id.eq_any(v.to_vec()));
+    }
+    let items: i64 = items.count().get_result(conn)?;
     Ok((visits, reached, items))
 }
 
-/// Communications in `[start, end)` per channel: `(channel, activities, people reached)`.
+/// Communications in `[start, end)` per channel: `(channel, activities, people reached)`. With
+/// `villages`, only those villages' (commune-wide ones are left out).
 pub fn communications_by_channel(
     conn: &mut DbConnection,
     commune_id: &str,
+    villages: Option<&[String]>,
     start: NaiveDateTime,
     end: NaiveDateTime,
 ) -> QueryResult<Vec<(String, i64, i64)>> {
     use super::schema::communications as c;
-    let rows: Vec<(String, i32)> = c::table
+    let mut q = c::table
         .filter(c::commune_id.eq(commune_id))
         .filter(c::occurred_at.ge(start))
         .filter(c::occurred_at.lt(end))
         .select((c::channel, c::reach))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(v) = villages {
+        q = q.filter(c::village_id.eq_any(v.to_vec()));
+    }
+    let rows: Vec<(String, i32)> = q.load(conn)?;
     let mut per: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
     for (channel, reach) in rows {
         let e = per.entry(channel).or_default();
@@ -482,35 +498,38 @@ pub fn communications_by_channel(
     Ok(per.into_iter().map(|(ch, (n, r))| (ch, n, r)).collect())
 }
 
-/// Difficulties raised in `[start, end)`: `(raised, answered or closed)`.
-pub fn difficulty_counts(
+/// Difficulties raised in `[start, end)`: `(status, received_at, first_answered_at)` each.
+pub fn difficulties_raised(
     conn: &mut DbConnection,
     commune_id: &str,
+    villages: Option<&[String]>,
     start: NaiveDateTime,
     end: NaiveDateTime,
-) -> QueryResult<(i64, i64)> {
+) -> QueryResult<Vec<(String, NaiveDateTime, Option<NaiveDateTime>)>> {
     use super::schema::difficulties as d;
-    let rows: Vec<String> = d::table
+    let mut q = d::table
         .filter(d::commune_id.eq(commune_id))
         .filter(d::raised_at.ge(start))
         .filter(d::raised_at.lt(end))
-        .select(d::status)
-        .load(conn)?;
-    let answered = rows.iter().filter(|s| *s != "open").count() as i64;
-    Ok((rows.len() as i64, answered))
+        .select((d::status, d::received_at, d::first_answered_at))
+        .into_boxed();
+    if let Some(v) = villages {
+        q = q.filter(d::village_id.eq_any(v.to_vec()));
+    }
+    q.load(conn)
 }
 
-/// Teams of the commune with their members serving during the period and how many of those logged
-/// at least one record in it: `(team id, name, members, active members)`.
+/// Teams of the commune (or of `villages`) with their members serving during the period and how
+/// many of those logged at least one record in it: `(team id, name, members, active members)`.
 pub fn team_activity(
     conn: &mut DbConnection,
     commune_id: &str,
-    start: NaiveDateTime,
-    end: NaiveDateTime,
-    start_day: NaiveDate,
-    end_day: NaiveDate,
+    villages: Option<&[String]>,
+    period: (NaiveDateTime, NaiveDateTime),
+    days: (NaiveDate, NaiveDate),
 ) -> QueryResult<Vec<(String, String, i64, i64)>> {
     use super::schema::{team_members as m, teams as t};
+    let ((start, end), (start_day, end_day)) = (period, days);
     let authors: std::collections::HashSet<String> = assistance_records::table
         .filter(assistance_records::commune_id.eq(commune_id))
         .filter(assistance_records::occurred_at.ge(start))
@@ -520,12 +539,16 @@ pub fn team_activity(
         .load::<String>(conn)?
         .into_iter()
         .collect();
-    let teams: Vec<(String, String)> = t::table
+    let mut teams = t::table
         .filter(t::commune_id.eq(commune_id))
         .filter(t::active.eq(true))
         .order(t::name)
         .select((t::id, t::name))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(v) = villages {
+        teams = teams.filter(t::village_id.eq_any(v.to_vec()));
+    }
+    let teams: Vec<(String, String)> = teams.load(conn)?;
     let members: Vec<(String, Option<String>)> = m::table
         .filter(m::commune_id.eq(commune_id))
         .filter(m::active_from.lt(end_day))
@@ -547,6 +570,42 @@ pub fn team_activity(
             (id, name, mine.len() as i64, active)
         })
         .collect())
+}
+
+/// Trainings held in `[from, to]` and not cancelled, and attendance by members of the commune's
+/// teams (or of `villages`' teams): `(trainings held, attendances, distinct members trained)`.
+pub fn training_activity(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    villages: Option<&[String]>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<(i64, i64, i64)> {
+    use super::schema::{team_members as m, teams as t, training_attendance as a, trainings as tr};
+    let held: i64 = tr::table
+        .filter(tr::commune_id.eq(commune_id))
+        .filter(tr::held_on.ge(from))
+        .filter(tr::held_on.le(to))
+        .filter(tr::cancelled_at.is_null())
+        .count()
+        .get_result(conn)?;
+    let mut q = a::table
+        .inner_join(tr::table)
+        .inner_join(m::table.inner_join(t::table))
+        .filter(tr::commune_id.eq(commune_id))
+        .filter(tr::held_on.ge(from))
+        .filter(tr::held_on.le(to))
+        .filter(tr::cancelled_at.is_null())
+        .filter(a::attended.eq(true))
+        .select(a::member_id)
+        .into_boxed();
+    if let Some(v) = villages {
+        q = q.filter(t::village_id.eq_any(v.to_vec()));
+    }
+    let members: Vec<String> = q.load(conn)?;
+    let attendances = members.len() as i64;
+    let distinct: std::collections::HashSet<String> = members.into_iter().collect();
+    Ok((held, attendances, distinct.len() as i64))
 }
 
 // ---------------------------------------------------------------- reports

@@ -158,22 +158,6 @@ pub fn set_closed(
     }
 }
 
-/// Difficulties of a commune that reached the server in `[start, end)`:
-/// `(received_at, first_answered_at)` each.
-pub fn difficulty_times(
-    conn: &mut DbConnection,
-    commune_id: &str,
-    start: NaiveDateTime,
-    end: NaiveDateTime,
-) -> QueryResult<Vec<(NaiveDateTime, Option<NaiveDateTime>)>> {
-    difficulties::table
-        .filter(difficulties::commune_id.eq(commune_id))
-        .filter(difficulties::received_at.ge(start))
-        .filter(difficulties::received_at.lt(end))
-        .select((difficulties::received_at, difficulties::first_answered_at))
-        .load(conn)
-}
-
 // ---------------------------------------------------------------- trainings
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -326,55 +310,6 @@ pub fn member_history(
             training_attendance::note,
         ))
         .load(conn)
-}
-
-/// Trainings held in `[from, to]` that were not cancelled, with how many members attended each:
-/// `(training id, attended)`.
-pub fn training_turnout(
-    conn: &mut DbConnection,
-    commune_id: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> QueryResult<Vec<(String, i64)>> {
-    let held: Vec<String> = trainings::table
-        .filter(trainings::commune_id.eq(commune_id))
-        .filter(trainings::held_on.ge(from))
-        .filter(trainings::held_on.le(to))
-        .filter(trainings::cancelled_at.is_null())
-        .select(trainings::id)
-        .load(conn)?;
-    let attended: Vec<String> = training_attendance::table
-        .filter(training_attendance::training_id.eq_any(&held))
-        .filter(training_attendance::attended.eq(true))
-        .select(training_attendance::training_id)
-        .load(conn)?;
-    Ok(held
-        .into_iter()
-        .map(|id| {
-            let n = attended.iter().filter(|a| **a == id).count() as i64;
-            (id, n)
-        })
-        .collect())
-}
-
-/// Distinct members who attended at least one training held in `[from, to]`.
-pub fn members_trained(
-    conn: &mut DbConnection,
-    commune_id: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> QueryResult<i64> {
-    let ids: Vec<String> = training_attendance::table
-        .inner_join(trainings::table)
-        .filter(trainings::commune_id.eq(commune_id))
-        .filter(trainings::held_on.ge(from))
-        .filter(trainings::held_on.le(to))
-        .filter(trainings::cancelled_at.is_null())
-        .filter(training_attendance::attended.eq(true))
-        .select(training_attendance::member_id)
-        .distinct()
-        .load(conn)?;
-    Ok(ids.len() as i64)
 }
 
 /// How many members attended each of these trainings (trainings nobody attended are absent).

@@ -23,6 +23,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(create_indicator)
         .service(update_indicator)
         .service(indicator_figures)
+        .service(activity)
         .service(missing);
 }
 
@@ -1003,4 +1004,82 @@ pub async fn missing(
         .collect();
     let name = format!("con-thieu-{file_code}-{}", period.label());
     export_file(format, "Danh sách còn thiếu", &EXPORT_HEADERS, rows, &name).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ActivityQuery {
+    /// `week`, `month`, `quarter` (default) or `year`.
+    pub period: Option<PeriodKind>,
+    /// A day inside the period, `YYYY-MM-DD` in Vietnam time (default today).
+    pub date: Option<NaiveDate>,
+    /// The commune; required for administrators and city oversight, otherwise the caller's.
+    pub commune_id: Option<String>,
+    /// One village of the commune (village users: one of theirs).
+    pub village_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ActivityResponse {
+    pub commune_id: String,
+    /// The villages counted; empty for the whole commune (commune-wide activities included).
+    pub village_ids: Vec<String>,
+    pub period: PeriodResponse,
+    pub previous_period: PeriodResponse,
+    pub current: stats::activity::ReportActivity,
+    pub previous: stats::activity::ReportActivity,
+}
+
+/// The teams' activity in a period and the one before it: visits, households reached,
+/// communications by channel and reach, trainings and attendance, difficulties with response times,
+/// and active members per team. Village users get their villages.
+#[utoipa::path(tag = "stats", params(ActivityQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Activity figures", body = ActivityResponse),
+        (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Commune or village outside your scope", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/stats/activity")]
+pub async fn activity(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<ActivityQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let period = Period::containing(
+        q.period.unwrap_or(PeriodKind::Quarter),
+        q.date.unwrap_or_else(stats::period::local_today),
+    );
+    let previous = period.previous();
+    let body = db::run(&state.pool, move |conn| {
+        let (commune, villages) = figure_scope(
+            conn,
+            &auth,
+            q.commune_id.as_deref(),
+            q.village_id.as_deref(),
+        )?;
+        let village_user = matches!(auth.role, Role::VillageLeader | Role::Volunteer);
+        let ids: Vec<String> = if village_user || q.village_id.is_some() {
+            villages.into_iter().map(|(id, _)| id).collect()
+        } else {
+            vec![]
+        };
+        if village_user && ids.is_empty() {
+            return Err(ApiError::NotFound {
+                code: "not_found",
+                detail: "No village in your scope.".into(),
+            });
+        }
+        let filter = (!ids.is_empty()).then_some(ids.as_slice());
+        Ok::<_, ApiError>(ActivityResponse {
+            current: stats::activity::compute(conn, &commune, filter, &period)?,
+            previous: stats::activity::compute(conn, &commune, filter, &previous)?,
+            period: period_response(&period),
+            previous_period: period_response(&previous),
+            commune_id: commune,
+            village_ids: ids,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
 }

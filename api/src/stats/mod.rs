@@ -1,6 +1,7 @@
 //! Indicator figures (DESIGN §3): numerator, honest denominator and percentage per village of a
 //! commune, for a period in Asia/Ho_Chi_Minh time, and the same counted per volunteer.
 
+pub mod activity;
 pub mod period;
 pub mod report;
 

@@ -6,6 +6,7 @@ use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use super::activity::{ReportActivity, ReportChannel, ReportTeam};
 use super::{per_village, Figure, Period, PeriodKind};
 use crate::db::stats as q;
 use crate::db::DbConnection;
@@ -44,32 +45,6 @@ pub struct ReportIndicator {
     pub figure: ReportFigure,
     pub previous: ReportFigure,
     pub villages: Vec<ReportVillage>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct ReportChannel {
-    pub channel: String,
-    pub activities: i64,
-    pub reach: i64,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct ReportTeam {
-    pub team_id: String,
-    pub name: String,
-    pub members: i64,
-    pub active_members: i64,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct ReportActivity {
-    pub house_visits: i64,
-    pub households_reached: i64,
-    pub assistance_items: i64,
-    pub communications: Vec<ReportChannel>,
-    pub difficulties_raised: i64,
-    pub difficulties_answered: i64,
-    pub teams: Vec<ReportTeam>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -157,35 +132,7 @@ pub fn compute(
             target_percent: indicator.target_percent,
         });
     }
-    let (start, end) = (period.start_utc(), period.end_utc());
-    let (house_visits, households_reached, assistance_items) =
-        q::visit_activity(conn, commune_id, start, end)?;
-    let (difficulties_raised, difficulties_answered) =
-        q::difficulty_counts(conn, commune_id, start, end)?;
-    let activity = ReportActivity {
-        house_visits,
-        households_reached,
-        assistance_items,
-        communications: q::communications_by_channel(conn, commune_id, start, end)?
-            .into_iter()
-            .map(|(channel, activities, reach)| ReportChannel {
-                channel,
-                activities,
-                reach,
-            })
-            .collect(),
-        difficulties_raised,
-        difficulties_answered,
-        teams: q::team_activity(conn, commune_id, start, end, period.start, period.end)?
-            .into_iter()
-            .map(|(team_id, name, members, active_members)| ReportTeam {
-                team_id,
-                name,
-                members,
-                active_members,
-            })
-            .collect(),
-    };
+    let activity = super::activity::compute(conn, commune_id, None, period)?;
     Ok(ReportContent {
         commune_id: commune_id.to_owned(),
         commune_name: commune_name.to_owned(),
@@ -275,6 +222,9 @@ pub fn xlsx(c: &ReportContent, approved: bool) -> Result<Vec<u8>, rust_xlsxwrite
         ("Lượt đến hộ gia đình", a.house_visits),
         ("Số hộ được hỗ trợ", a.households_reached),
         ("Lượt hỗ trợ dịch vụ", a.assistance_items),
+        ("Buổi tập huấn đã tổ chức", a.trainings_held),
+        ("Lượt thành viên dự tập huấn", a.training_attendances),
+        ("Thành viên được tập huấn", a.members_trained),
         ("Khó khăn, vướng mắc phát sinh", a.difficulties_raised),
         ("Khó khăn đã được trả lời", a.difficulties_answered),
     ];
@@ -284,6 +234,23 @@ pub fn xlsx(c: &ReportContent, approved: bool) -> Result<Vec<u8>, rust_xlsxwrite
     for (label, n) in rows {
         act.write_string(r, 0, label)?;
         act.write_number(r, 1, n as f64)?;
+        r += 1;
+    }
+    for (label, hours) in [
+        (
+            "Thời gian trả lời khó khăn, trung vị (giờ)",
+            a.response_median_hours,
+        ),
+        (
+            "Thời gian trả lời khó khăn, trung bình (giờ)",
+            a.response_mean_hours,
+        ),
+    ] {
+        act.write_string(r, 0, label)?;
+        match hours {
+            Some(h) => act.write_number(r, 1, h)?,
+            None => act.write_string(r, 1, "—")?,
+        };
         r += 1;
     }
     r += 1;
@@ -394,7 +361,8 @@ td, th {{ border: 1px solid #000; padding: 2pt 4pt; vertical-align: top; }}
 <ol>
 <li>Đến {visits} lượt hộ gia đình; hỗ trợ {reached} hộ với {items} lượt hỗ trợ dịch vụ số.</li>
 <li>Tuyên truyền:<ul>{channels}</ul></li>
-<li>Khó khăn, vướng mắc: {raised} phát sinh, {answered} đã được trả lời.</li>
+<li>Tập huấn: {trainings} buổi, {attendances} lượt thành viên tham dự ({trained} thành viên được tập huấn).</li>
+<li>Khó khăn, vướng mắc: {raised} phát sinh, {answered} đã được trả lời{response}.</li>
 <li>Các tổ:<ul>{teams}</ul></li>
 </ol>
 <h2>III. Phương hướng, nhiệm vụ kỳ tới</h2>
@@ -419,6 +387,16 @@ td, th {{ border: 1px solid #000; padding: 2pt 4pt; vertical-align: top; }}
         channels = channels,
         raised = a.difficulties_raised,
         answered = a.difficulties_answered,
+        response = a
+            .response_median_hours
+            .map(|h| format!(
+                "; thời gian trả lời trung vị {} giờ",
+                h.to_string().replace('.', ",")
+            ))
+            .unwrap_or_default(),
+        trainings = a.trainings_held,
+        attendances = a.training_attendances,
+        trained = a.members_trained,
         teams = teams,
     )
 }
