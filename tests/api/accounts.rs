@@ -180,7 +180,86 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
         )
         .await;
     assert_eq!(res.status(), 200);
+    let guide = crate::materials::draft(&app, &f.police.token, "Hướng dẫn riêng của xã").await;
+    let guide = format!("/api/v1/materials/{}", guide["id"].as_str().expect("id"));
+    let file = app
+        .client
+        .post(app.url(&format!("{guide}/attachments?file_name=anh.png")))
+        .bearer_auth(&f.police.token)
+        .body(crate::materials::PNG.to_vec())
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(file.status(), 201);
+    let file = body(file).await["id"].as_str().expect("id").to_owned();
+    let res = app
+        .send(
+            Method::PATCH,
+            &guide,
+            Some(&f.police.token),
+            Some(&json!({"base_version": 1, "attachment_ids": [file]})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .send(
+            Method::POST,
+            &format!("{guide}/publish"),
+            Some(&f.police.token),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
     let cases: Vec<(&str, Method, Value, String, &str)> = vec![
+        (
+            "/api/v1/materials/{id}",
+            Method::GET,
+            json!(null),
+            guide.clone(),
+            "riêng của xã",
+        ),
+        (
+            "/api/v1/materials/{id}",
+            Method::PATCH,
+            json!({ "base_version": 2, "title": "Đã sửa" }),
+            guide.clone(),
+            "riêng của xã",
+        ),
+        (
+            "/api/v1/materials/{id}/publish",
+            Method::POST,
+            json!({}),
+            format!("{guide}/publish"),
+            "riêng của xã",
+        ),
+        (
+            "/api/v1/materials/{id}/withdraw",
+            Method::POST,
+            json!(null),
+            format!("{guide}/withdraw"),
+            "riêng của xã",
+        ),
+        (
+            "/api/v1/materials/{id}/versions",
+            Method::GET,
+            json!(null),
+            format!("{guide}/versions"),
+            "riêng của xã",
+        ),
+        (
+            "/api/v1/materials/{id}/attachments",
+            Method::POST,
+            json!(null),
+            format!("{guide}/attachments?file_name=x.png"),
+            "riêng của xã",
+        ),
+        (
+            "/api/v1/attachments/{id}",
+            Method::GET,
+            json!(null),
+            format!("/api/v1/attachments/{file}"),
+            "PNG",
+        ),
         (
             "/api/v1/difficulties/{id}",
             Method::GET,

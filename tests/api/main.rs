@@ -8,6 +8,7 @@ mod cli;
 mod errors;
 mod health;
 mod imports;
+mod materials;
 mod migrations;
 mod openapi;
 mod registry;

@@ -897,4 +897,35 @@ async fn seed_demo_builds_a_usable_commune_once(app: TestApp) {
         2,
         "the commune team and Phú Lộc's"
     );
+    // A starter guide for every service of the catalogue, published, and on the volunteer's phone.
+    let guides = body(app.get_authed("/api/v1/materials", token).await).await;
+    let mut covered: Vec<String> = guides["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|g| {
+            assert_eq!(g["status"], "published");
+            assert!(g["body"].as_str().expect("body").contains("## "));
+            g["service_codes"][0].as_str().expect("code").to_owned()
+        })
+        .collect();
+    covered.sort();
+    let services = body(app.get_authed("/api/v1/services", token).await).await;
+    let mut catalogue: Vec<String> = services["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|s| s["code"].as_str().expect("code").to_owned())
+        .collect();
+    catalogue.sort();
+    assert_eq!(covered, catalogue);
+    app.settle().await;
+    let pulled = body(app.get_authed("/api/v1/sync/pull?limit=5000", token).await).await;
+    let on_phone = pulled["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter(|c| c["kind"] == "material" && c["op"] == "upsert")
+        .count();
+    assert_eq!(on_phone, catalogue.len());
 }

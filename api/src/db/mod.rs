@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod geo;
+pub mod materials;
 pub mod registry;
 pub mod schema;
 pub mod sessions;

@@ -227,6 +227,8 @@ diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(households -> villages (village_id));
 diesel::joinable!(residents -> households (household_id));
 diesel::joinable!(training_attendance -> trainings (training_id));
+diesel::joinable!(material_versions -> materials (material_id));
+diesel::joinable!(attachments -> materials (material_id));
 diesel::joinable!(training_attendance -> team_members (member_id));
 diesel::joinable!(adoptions -> households (household_id));
 
@@ -340,6 +342,55 @@ diesel::table! {
         side -> Text,
         body -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    materials (id) {
+        id -> Text,
+        commune_id -> Nullable<Text>,
+        department -> Text,
+        status -> Text,
+        latest_version -> Integer,
+        published_version -> Nullable<Integer>,
+        published_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    material_versions (material_id, version) {
+        material_id -> Text,
+        version -> Integer,
+        title -> Text,
+        summary -> Text,
+        body -> Text,
+        service_codes -> Text,
+        attachment_ids -> Text,
+        author_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> Text,
+        material_id -> Text,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        uploaded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    training_materials (training_id, material_id) {
+        training_id -> Text,
+        material_id -> Text,
     }
 }
 
@@ -459,6 +510,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     difficulty_replies,
     trainings,
     training_attendance,
+    materials,
+    material_versions,
+    attachments,
+    training_materials,
     sync_conflicts,
     indicators,
     reports,

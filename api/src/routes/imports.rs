@@ -6,7 +6,6 @@ use std::collections::{HashMap, HashSet};
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -100,24 +99,6 @@ fn file_error(e: ImportError) -> ApiError {
     }
 }
 
-async fn read_limited(mut payload: web::Payload) -> Result<Vec<u8>, ApiError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest {
-            code: "unreadable_body",
-            detail: e.to_string(),
-            errors: vec![],
-        })?;
-        if body.len() + chunk.len() > IMPORT_MAX_BYTES {
-            return Err(ApiError::PayloadTooLarge {
-                detail: format!("An import file has at most {} MiB.", IMPORT_MAX_BYTES >> 20),
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 /// Which villages the caller imports into: a village leader its own, the culture-social office and
 /// administrators the commune's.
 fn import_villages(
@@ -203,7 +184,12 @@ pub async fn import_households(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let dry_run = q.dry_run.unwrap_or(false);
-    let bytes = read_limited(payload).await?;
+    let bytes = super::read_body(
+        payload,
+        IMPORT_MAX_BYTES,
+        &format!("An import file has at most {} MiB.", IMPORT_MAX_BYTES >> 20),
+    )
+    .await?;
     let year = chrono::Datelike::year(&chrono::Utc::now());
     let (format, parsed) = web::block(
         move || -> Result<(ImportFormat, registry_io::ParsedImport), ImportError> {

@@ -7,6 +7,7 @@ pub mod geo;
 pub mod health;
 pub mod households;
 pub mod imports;
+pub mod materials;
 pub mod paging;
 pub mod records;
 pub mod reports;
@@ -30,6 +31,7 @@ pub fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
     records::configure(cfg);
     difficulties::configure(cfg);
     trainings::configure(cfg);
+    materials::configure(cfg);
     stats::configure(cfg);
     reports::configure(cfg);
     audit::configure(cfg);
@@ -55,4 +57,28 @@ where
     T: serde::Deserialize<'de>,
 {
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+/// Reads a raw request body of at most `max` bytes; a larger one is refused with 413 and `too_large`.
+pub async fn read_body(
+    mut payload: actix_web::web::Payload,
+    max: usize,
+    too_large: &str,
+) -> Result<Vec<u8>, crate::error::ApiError> {
+    use futures_util::StreamExt;
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| crate::error::ApiError::BadRequest {
+            code: "unreadable_body",
+            detail: e.to_string(),
+            errors: vec![],
+        })?;
+        if body.len() + chunk.len() > max {
+            return Err(crate::error::ApiError::PayloadTooLarge {
+                detail: too_large.to_owned(),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

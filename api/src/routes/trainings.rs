@@ -69,6 +69,8 @@ pub struct TrainingResponse {
     pub service_codes: Vec<String>,
     pub notes: Option<String>,
     pub cancelled: bool,
+    /// Guides used in the training.
+    pub material_ids: Vec<String>,
     /// Members who attended.
     pub attended: i64,
     pub updated_at: chrono::DateTime<chrono::Utc>,
@@ -122,6 +124,9 @@ pub struct CreateTraining {
     #[serde(default)]
     pub service_codes: Vec<String>,
     pub notes: Option<String>,
+    /// Guides used (readable by the commune).
+    #[serde(default)]
+    pub material_ids: Vec<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -137,6 +142,8 @@ pub struct UpdateTraining {
     pub notes: Option<Option<String>>,
     /// `true` cancels it, `false` restores it.
     pub cancelled: Option<bool>,
+    /// Replaces the guides used.
+    pub material_ids: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -168,8 +175,9 @@ pub struct MemberTrainingList {
     pub items: Vec<MemberTraining>,
 }
 
-fn response(t: Training, attended: i64) -> TrainingResponse {
+fn response(t: Training, attended: i64, material_ids: Vec<String>) -> TrainingResponse {
     TrainingResponse {
+        material_ids,
         service_codes: serde_json::from_str(&t.service_codes).unwrap_or_default(),
         mode: TrainingMode::from_db(&t.mode),
         cancelled: t.cancelled_at.is_some(),
@@ -258,6 +266,37 @@ fn check_day(day: NaiveDate, errors: &mut Vec<FieldError>) {
     }
 }
 
+/// Guides a training may link: ones the commune reads (published there or nationally) or its own.
+fn check_materials(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    ids: &[String],
+    errors: &mut Vec<FieldError>,
+) -> Result<(), ApiError> {
+    if ids.len() > 20 {
+        errors.push(FieldError::new(
+            "material_ids",
+            "too_many",
+            "at most 20 guides",
+        ));
+    }
+    let found = crate::db::materials::by_ids(conn, ids)?;
+    for (i, id) in ids.iter().enumerate() {
+        let ok = found
+            .iter()
+            .any(|m| m.id == *id && m.commune_id.as_deref().is_none_or(|c| c == commune_id))
+            && ids[..i].iter().all(|x| x != id);
+        if !ok {
+            errors.push(FieldError::new(
+                format!("material_ids[{i}]"),
+                "unknown_material",
+                "no such guide for this commune (or listed twice)",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_services(
     conn: &mut DbConnection,
     codes: &[String],
@@ -289,11 +328,16 @@ fn with_counts(
 ) -> Result<Vec<TrainingResponse>, ApiError> {
     let ids: Vec<String> = rows.iter().map(|t| t.id.clone()).collect();
     let counts = tw::attended_counts(conn, &ids)?;
+    let mut guides: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for (training, material) in crate::db::materials::materials_of_trainings(conn, &ids)? {
+        guides.entry(training).or_default().push(material);
+    }
     Ok(rows
         .into_iter()
         .map(|t| {
             let n = counts.get(&t.id).copied().unwrap_or(0);
-            response(t, n)
+            let m = guides.remove(&t.id).unwrap_or_default();
+            response(t, n, m)
         })
         .collect())
 }
@@ -322,8 +366,12 @@ fn detail(
             note: a.note,
         })
         .collect();
+    let guides = crate::db::materials::materials_of_trainings(conn, std::slice::from_ref(&t.id))?
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
     Ok(TrainingDetail {
-        training: response(t, attended),
+        training: response(t, attended, guides),
         attendance,
     })
 }
@@ -434,6 +482,7 @@ pub async fn create_training(
     let t = db::run(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
             let services = check_services(conn, &b.service_codes, &mut errors)?;
+            check_materials(conn, &commune_id, &b.material_ids, &mut errors)?;
             if !errors.is_empty() {
                 return Err(ApiError::validation(errors));
             }
@@ -460,6 +509,7 @@ pub async fn create_training(
                 updated_at: now,
             };
             tw::insert_training(conn, &t)?;
+            crate::db::materials::set_training_materials(conn, &t.id, &b.material_ids)?;
             db::audit::by_user(
                 conn,
                 &auth,
@@ -469,11 +519,11 @@ pub async fn create_training(
                 Some(&t.commune_id),
                 serde_json::json!({ "held_on": t.held_on, "organiser": t.organiser }),
             )?;
-            Ok(t)
+            Ok((t, b.material_ids))
         })
     })
     .await?;
-    Ok(HttpResponse::Created().json(response(t, 0)))
+    Ok(HttpResponse::Created().json(response(t.0, 0, t.1)))
 }
 
 /// One training with its attendance.
@@ -540,6 +590,9 @@ pub async fn update_training(
             if let Some(codes) = &b.service_codes {
                 c.service_codes = Some(check_services(conn, codes, &mut errors)?);
             }
+            if let Some(ids) = &b.material_ids {
+                check_materials(conn, &t.commune_id, ids, &mut errors)?;
+            }
             if let Some(notes) = &b.notes {
                 c.notes = Some(
                     optional_text(notes.as_deref(), "notes", 4000)
@@ -557,6 +610,9 @@ pub async fn update_training(
                 .map(|yes| yes.then(|| t.cancelled_at.unwrap_or(now)));
             c.updated_at = Some(now);
             tw::update_training(conn, &t.id, &c)?;
+            if let Some(ids) = &b.material_ids {
+                crate::db::materials::set_training_materials(conn, &t.id, ids)?;
+            }
             db::audit::by_user(
                 conn,
                 &auth,

@@ -2,6 +2,7 @@
 //! teams, about 2,000 households with fictional residents, a starting adoption ledger, and one
 //! account per role. Running it again changes nothing and prints the same accounts.
 
+mod guides;
 mod names;
 
 use chrono::NaiveDate;
@@ -210,6 +211,7 @@ pub fn seed_demo(conn: &mut DbConnection, households: usize) -> anyhow::Result<S
             user_ids.push(id);
         }
         seed_teams(conn, &mut rng, &commune_id, &village_ids, &user_ids)?;
+        guides::seed_guides(conn, &commune_id, &user_ids[0], now)?;
         let (h, r) = seed_households(
             conn,
             &mut rng,

@@ -28,7 +28,8 @@ pub struct PullQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Change {
-    /// `household`, `resident`, `adoption`, `service`, `assistance_record`, `communication`, `difficulty`.
+    /// `household`, `resident`, `adoption`, `service`, `assistance_record`, `communication`, `difficulty`,
+    /// `material` (published guides; withdrawn ones come as deletions).
     pub kind: &'static str,
     pub id: String,
     /// `upsert` (store `data`) or `delete` (forget the object).
@@ -229,6 +230,39 @@ pub fn pull(
                 "replies": replies,
             });
             put("difficulty", d.id, None, Some(data));
+        }
+    }
+    let material_ids = get("material");
+    if !material_ids.is_empty() {
+        let materials = crate::db::materials::by_ids(conn, &material_ids)?;
+        let wanted: Vec<(String, i32)> = materials
+            .iter()
+            .filter(|m| m.status == "published")
+            .filter_map(|m| m.published_version.map(|v| (m.id.clone(), v)))
+            .collect();
+        let versions: HashMap<String, crate::db::materials::Version> =
+            crate::db::materials::versions_of(conn, &wanted)?
+                .into_iter()
+                .map(|v| (v.material_id.clone(), v))
+                .collect();
+        let files = crate::routes::materials::shown_attachments(
+            conn,
+            &versions.values().collect::<Vec<_>>(),
+        )?;
+        for m in materials {
+            let data = versions.get(&m.id).map(|v| {
+                let attachments: Vec<_> = v
+                    .attachments()
+                    .iter()
+                    .filter_map(|id| files.get(id).cloned())
+                    .collect();
+                serde_json::json!({
+                    "department": m.department, "version": v.version, "title": v.title, "summary": v.summary,
+                    "body": v.body, "service_codes": v.services(), "attachments": attachments,
+                    "published_at": m.published_at.map(utc),
+                })
+            });
+            put("material", m.id, None, data);
         }
     }
     let changes: Vec<Change> = order
