@@ -210,7 +210,68 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
         )
         .await;
     assert_eq!(res.status(), 200);
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/campaigns",
+            Some(&f.culture_social.token),
+            Some(&json!({"name": "Thi đua riêng của xã", "starts_on": "2026-10-01", "ends_on": "2026-12-31", "rules": [{"service_code": "vneid_level2", "points": 1}]})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let campaign = format!(
+        "/api/v1/campaigns/{}",
+        body(res).await["id"].as_str().expect("id")
+    );
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/award-proposals",
+            Some(&f.culture_social.token),
+            Some(&json!({"subject_kind": "team", "subject_id": reg.team, "award": "Giấy khen riêng của xã", "reason": "Tích cực", "period_start": "2026-10-01", "period_end": "2026-12-31"})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let proposal = format!(
+        "/api/v1/award-proposals/{}",
+        body(res).await["id"].as_str().expect("id")
+    );
     let cases: Vec<(&str, Method, Value, String, &str)> = vec![
+        (
+            "/api/v1/campaigns/{id}",
+            Method::GET,
+            json!(null),
+            campaign.clone(),
+            "riêng của xã",
+        ),
+        (
+            "/api/v1/campaigns/{id}",
+            Method::PATCH,
+            json!({ "name": "Đã sửa" }),
+            campaign.clone(),
+            "riêng của xã",
+        ),
+        (
+            "/api/v1/campaigns/{id}/leaderboard",
+            Method::GET,
+            json!(null),
+            format!("{campaign}/leaderboard"),
+            "Phú Lộc",
+        ),
+        (
+            "/api/v1/award-proposals/{id}",
+            Method::GET,
+            json!(null),
+            proposal.clone(),
+            "riêng của xã",
+        ),
+        (
+            "/api/v1/award-proposals/{id}/decision",
+            Method::POST,
+            json!({ "decision": "approve" }),
+            format!("{proposal}/decision"),
+            "riêng của xã",
+        ),
         (
             "/api/v1/materials/{id}",
             Method::GET,

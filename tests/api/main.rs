@@ -5,6 +5,7 @@ mod helpers;
 mod accounts;
 mod auth;
 mod cli;
+mod emulation;
 mod errors;
 mod health;
 mod imports;

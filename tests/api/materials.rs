@@ -313,6 +313,58 @@ async fn a_guide_is_drafted_versioned_published_and_withdrawn(app: TestApp) {
         .collect();
     fields.sort();
     assert_eq!(fields, ["body", "department", "service_codes[0]", "title"]);
+    // A department does not write (nor publish) guides for another department's service.
+    assert_problem(
+        app.send(
+            Method::POST,
+            "/api/v1/materials",
+            Some(&f.police.token),
+            Some(&json!({"title": "Học phí", "body": "Nộp học phí qua ngân hàng.", "service_codes": ["cashless_tuition"]})),
+        )
+        .await,
+        403,
+        "not_your_service",
+    )
+    .await;
+    assert_problem(
+        app.send(
+            Method::PATCH,
+            &path,
+            Some(&f.police.token),
+            Some(&json!({"base_version": 3, "service_codes": ["vneid_level2", "electronic_health_record"]})),
+        )
+        .await,
+        403,
+        "not_your_service",
+    )
+    .await;
+    let health_guide = app
+        .send(
+            Method::POST,
+            "/api/v1/materials",
+            Some(&health.token),
+            Some(&json!({"title": "Sổ sức khỏe điện tử", "body": "Mở VNeID.", "service_codes": ["electronic_health_record"]})),
+        )
+        .await;
+    assert_eq!(health_guide.status(), 201);
+    let health_guide = body(health_guide).await;
+    assert_problem(
+        app.send(
+            Method::POST,
+            &format!(
+                "/api/v1/materials/{}/publish",
+                health_guide["id"].as_str().expect("id")
+            ),
+            Some(&f.police.token),
+            Some(&json!({})),
+        )
+        .await,
+        404,
+        "material_not_found",
+    )
+    .await;
+    let unchanged = body(app.get_authed(&path, &f.police.token).await).await;
+    assert_eq!(unchanged["latest_version"], 3);
     assert_problem(
         app.send(
             Method::POST,
@@ -383,6 +435,24 @@ async fn attachments_are_checked_by_content_and_scoped(app: TestApp) {
             b"<html>not a pdf</html>".to_vec(),
         )
         .await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    // A Windows executable and a Linux one, named as a PDF and a picture.
+    let mut exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00".to_vec();
+    exe.resize(512, 0);
+    exe[0x3c] = 0x80;
+    assert_problem(
+        upload(&app, &f.police.token, &id, "huong-dan.pdf", exe).await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    let mut elf = b"\x7fELF\x02\x01\x01\x00".to_vec();
+    elf.resize(256, 0);
+    assert_problem(
+        upload(&app, &f.police.token, &id, "anh.png", elf).await,
         415,
         "unsupported_media_type",
     )

@@ -558,7 +558,10 @@ async fn trainings_are_planned_held_and_attended(app: TestApp) {
 async fn attendance_is_checked_and_scoped(app: TestApp) {
     let f = app.fixture().await;
     let reg = app.registry_fixture(&f).await;
-    let future = create_training(&app, &f.police.token, "2027-06-01").await;
+    let ahead = (chrono::Utc::now() + chrono::Duration::days(60))
+        .format("%Y-%m-%d")
+        .to_string();
+    let future = create_training(&app, &f.police.token, &ahead).await;
     let future_id = future["id"].as_str().expect("id");
     assert_problem(
         app.send(

@@ -10,6 +10,7 @@
 //!   closure on the blocking pool, never on an async worker.
 
 pub mod audit;
+pub mod emulation;
 pub mod geo;
 pub mod materials;
 pub mod registry;

@@ -395,6 +395,44 @@ diesel::table! {
 }
 
 diesel::table! {
+    campaigns (id) {
+        id -> Text,
+        commune_id -> Text,
+        organiser -> Text,
+        name -> Text,
+        description -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        rules -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    award_proposals (id) {
+        id -> Text,
+        commune_id -> Text,
+        subject_kind -> Text,
+        subject_id -> Text,
+        subject_name -> Text,
+        award -> Text,
+        reason -> Text,
+        period_start -> Date,
+        period_end -> Date,
+        campaign_id -> Nullable<Text>,
+        evidence -> Text,
+        status -> Text,
+        proposed_by -> Text,
+        proposed_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        decision_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     trainings (id) {
         id -> Text,
         commune_id -> Text,
@@ -514,6 +552,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     material_versions,
     attachments,
     training_materials,
+    campaigns,
+    award_proposals,
     sync_conflicts,
     indicators,
     reports,

@@ -325,11 +325,30 @@ fn text(
     }
 }
 
+/// Checks the services a guide explains. A department writes guides for its own services only; the
+/// chairman and administrators for any.
 fn services(
     conn: &mut DbConnection,
+    auth: &AuthUser,
     codes: &[String],
     errors: &mut Vec<FieldError>,
 ) -> Result<String, ApiError> {
+    if auth.role == Role::Department {
+        let own = auth.department.map(Department::as_str).unwrap_or_default();
+        for code in codes {
+            if let Some(s) = crate::db::registry::find_service_by_code(conn, code)? {
+                if s.department != own {
+                    return Err(ApiError::Forbidden {
+                        code: "not_your_service",
+                        detail: format!(
+                            "`{code}` belongs to the `{}` department; it writes that guide.",
+                            s.department
+                        ),
+                    });
+                }
+            }
+        }
+    }
     if codes.len() > 20 {
         errors.push(FieldError::new(
             "service_codes",
@@ -426,7 +445,7 @@ pub async fn list_materials(
         (status = 201, description = "Draft created", body = MaterialResponse),
         (status = 400, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Departments, the chairman and administrators write guides", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Departments (for their own services), the chairman and administrators write guides", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such commune", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/materials")]
@@ -483,7 +502,7 @@ pub async fn create_material(
     let body_text = text(&b.body, "body", BODY_MAX_CHARS, true, &mut errors);
     let out = db::run(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
-            let codes = services(conn, &b.service_codes, &mut errors)?;
+            let codes = services(conn, &auth, &b.service_codes, &mut errors)?;
             if !errors.is_empty() {
                 return Err(ApiError::validation(errors));
             }
@@ -570,7 +589,7 @@ pub async fn get_material(
         (status = 200, description = "The new version", body = MaterialResponse),
         (status = 400, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the owning department", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the owning department, or a service of another department", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such guide for you", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Edited meanwhile: `base_version` is not the latest", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -611,7 +630,7 @@ pub async fn update_material(
                 .map(|t| text(t, "body", BODY_MAX_CHARS, true, &mut errors))
                 .unwrap_or_else(|| latest.body.clone());
             let codes = match &b.service_codes {
-                Some(c) => services(conn, c, &mut errors)?,
+                Some(c) => services(conn, &auth, c, &mut errors)?,
                 None => latest.service_codes.clone(),
             };
             let files = match &b.attachment_ids {

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod difficulties;
+pub mod emulation;
 pub mod geo;
 pub mod health;
 pub mod households;
@@ -32,6 +33,7 @@ pub fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
     difficulties::configure(cfg);
     trainings::configure(cfg);
     materials::configure(cfg);
+    emulation::configure(cfg);
     stats::configure(cfg);
     reports::configure(cfg);
     audit::configure(cfg);

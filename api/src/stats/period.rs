@@ -90,7 +90,7 @@ impl Period {
     }
 }
 
-fn local_midnight_utc(day: NaiveDate) -> NaiveDateTime {
+pub fn local_midnight_utc(day: NaiveDate) -> NaiveDateTime {
     day.and_time(NaiveTime::MIN) - TimeDelta::hours(OFFSET_HOURS)
 }
 
