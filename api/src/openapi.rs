@@ -30,6 +30,7 @@ use utoipa_actix_web::AppExt;
         (name = "difficulties", description = "The difficulty inbox: raised by teams, answered or assigned by the culture-social office, a thread of replies, response times"),
         (name = "materials", description = "Guides for each service: Markdown, versioned, draft or published, with image and PDF attachments; published guides reach phones through sync"),
         (name = "emulation", description = "Emulation campaigns scored on outcomes brought to done, their leaderboards, and award proposals decided by the chairman"),
+        (name = "exports", description = "CSV (UTF-8 with BOM) and XLSX exports of field records, communications, difficulties and trainings; scoped and audited"),
         (name = "trainings", description = "Trainings for the teams and their attendance; each member's training history"),
         (name = "stats", description = "Indicators as data, their figures by period and who is still missing"),
         (name = "reports", description = "The quarterly and annual report: prepared, approved, frozen; XLSX and printable A4"),

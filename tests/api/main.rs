@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod emulation;
 mod errors;
+mod exports;
 mod health;
 mod imports;
 mod materials;

@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod emulation;
+pub mod exports;
 pub mod geo;
 pub mod materials;
 pub mod registry;

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod difficulties;
 pub mod emulation;
+pub mod exports;
 pub mod geo;
 pub mod health;
 pub mod households;
@@ -34,6 +35,7 @@ pub fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
     trainings::configure(cfg);
     materials::configure(cfg);
     emulation::configure(cfg);
+    exports::configure(cfg);
     stats::configure(cfg);
     reports::configure(cfg);
     audit::configure(cfg);

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::exports::{export_file, ExportFormat};
 use super::paging::{self, PageQuery};
 use crate::auth::AuthUser;
 use crate::db::stats::{self as store, Indicator, IndicatorChangeset, MissingQuery};
@@ -712,38 +713,6 @@ fn figure_rows(r: &FiguresResponse) -> Vec<Vec<String>> {
     rows
 }
 
-/// A table as a CSV (UTF-8 with BOM) or XLSX download.
-async fn export_file(
-    format: ExportFormat,
-    sheet: &'static str,
-    headers: &'static [&'static str],
-    rows: Vec<Vec<String>>,
-    name: &str,
-) -> Result<HttpResponse, ApiError> {
-    let (bytes, content_type, ext) = match format {
-        ExportFormat::Csv => (
-            crate::registry_io::table_csv(headers, &rows),
-            "text/csv; charset=utf-8",
-            "csv",
-        ),
-        ExportFormat::Xlsx => (
-            web::block(move || crate::registry_io::table_xlsx(sheet, headers, &rows))
-                .await?
-                .map_err(ApiError::internal)?,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "xlsx",
-        ),
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CONTENT_TYPE, content_type))
-        .insert_header((
-            actix_web::http::header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}.{ext}\""),
-        ))
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .body(bytes))
-}
-
 fn volunteer_names(
     conn: &mut DbConnection,
     ids: Vec<String>,
@@ -752,14 +721,6 @@ fn volunteer_names(
 }
 
 // ---------------------------------------------------------------- who is missing
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ExportFormat {
-    /// UTF-8 with BOM, for Excel.
-    Csv,
-    Xlsx,
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct MissingParams {
