@@ -143,11 +143,15 @@ fn local_time(t: chrono::NaiveDateTime) -> String {
         .to_string()
 }
 
+/// Id → name.
+type Names = HashMap<String, String>;
+
+/// Display names of these users and names of these villages.
 fn names(
     conn: &mut DbConnection,
     users: Vec<String>,
     villages: Vec<String>,
-) -> Result<(HashMap<String, String>, HashMap<String, String>), ApiError> {
+) -> Result<(Names, Names), ApiError> {
     let mut u = HashMap::new();
     let mut users = users;
     users.sort();
