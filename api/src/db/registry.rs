@@ -146,6 +146,30 @@ pub fn find_service_by_code(conn: &mut DbConnection, code: &str) -> QueryResult<
         .optional()
 }
 
+/// Checks a list of service codes sent as `field` (at most 20, each in the catalogue), adding a field
+/// error for each problem; returns the list as stored (a JSON array).
+pub fn check_service_codes(
+    conn: &mut DbConnection,
+    codes: &[String],
+    field: &str,
+    errors: &mut Vec<crate::error::FieldError>,
+) -> QueryResult<String> {
+    use crate::error::FieldError;
+    if codes.len() > 20 {
+        errors.push(FieldError::new(field, "too_many", "at most 20 services"));
+    }
+    for (i, code) in codes.iter().enumerate() {
+        if find_service_by_code(conn, code)?.is_none() {
+            errors.push(FieldError::new(
+                format!("{field}[{i}]"),
+                "unknown_service",
+                "no such service",
+            ));
+        }
+    }
+    Ok(serde_json::to_string(codes).unwrap_or_else(|_| "[]".into()))
+}
+
 pub fn insert_service(conn: &mut DbConnection, s: &NewService<'_>) -> QueryResult<()> {
     diesel::insert_into(services::table)
         .values(s)

@@ -349,23 +349,12 @@ fn services(
             }
         }
     }
-    if codes.len() > 20 {
-        errors.push(FieldError::new(
-            "service_codes",
-            "too_many",
-            "at most 20 services",
-        ));
-    }
-    for (i, code) in codes.iter().enumerate() {
-        if crate::db::registry::find_service_by_code(conn, code)?.is_none() {
-            errors.push(FieldError::new(
-                format!("service_codes[{i}]"),
-                "unknown_service",
-                "no such service",
-            ));
-        }
-    }
-    Ok(serde_json::to_string(codes).unwrap_or_else(|_| "[]".into()))
+    Ok(crate::db::registry::check_service_codes(
+        conn,
+        codes,
+        "service_codes",
+        errors,
+    )?)
 }
 
 /// Tells phones of the guide's commune (every commune for a national guide) about it.

@@ -297,30 +297,6 @@ fn check_materials(
     Ok(())
 }
 
-fn check_services(
-    conn: &mut DbConnection,
-    codes: &[String],
-    errors: &mut Vec<FieldError>,
-) -> Result<String, ApiError> {
-    if codes.len() > 20 {
-        errors.push(FieldError::new(
-            "service_codes",
-            "too_many",
-            "at most 20 services",
-        ));
-    }
-    for (i, code) in codes.iter().enumerate() {
-        if crate::db::registry::find_service_by_code(conn, code)?.is_none() {
-            errors.push(FieldError::new(
-                format!("service_codes[{i}]"),
-                "unknown_service",
-                "no such service",
-            ));
-        }
-    }
-    Ok(serde_json::to_string(codes).unwrap_or_else(|_| "[]".into()))
-}
-
 /// Each training with its attendance count, in one query.
 fn with_counts(
     conn: &mut DbConnection,
@@ -481,7 +457,12 @@ pub async fn create_training(
     check_day(b.held_on, &mut errors);
     let t = db::run(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
-            let services = check_services(conn, &b.service_codes, &mut errors)?;
+            let services = crate::db::registry::check_service_codes(
+                conn,
+                &b.service_codes,
+                "service_codes",
+                &mut errors,
+            )?;
             check_materials(conn, &commune_id, &b.material_ids, &mut errors)?;
             if !errors.is_empty() {
                 return Err(ApiError::validation(errors));
@@ -588,7 +569,12 @@ pub async fn update_training(
                 check_day(day, &mut errors);
             }
             if let Some(codes) = &b.service_codes {
-                c.service_codes = Some(check_services(conn, codes, &mut errors)?);
+                c.service_codes = Some(crate::db::registry::check_service_codes(
+                    conn,
+                    codes,
+                    "service_codes",
+                    &mut errors,
+                )?);
             }
             if let Some(ids) = &b.material_ids {
                 check_materials(conn, &t.commune_id, ids, &mut errors)?;

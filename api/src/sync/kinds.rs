@@ -547,27 +547,6 @@ fn place(
     }
 }
 
-fn topics(
-    conn: &mut DbConnection,
-    codes: &[String],
-    field: &str,
-    errors: &mut Vec<FieldError>,
-) -> Result<String, Refusal> {
-    if codes.len() > 20 {
-        errors.push(FieldError::new(field, "too_many", "at most 20 services"));
-    }
-    for (i, code) in codes.iter().enumerate() {
-        if reg::find_service_by_code(conn, code)?.is_none() {
-            errors.push(FieldError::new(
-                format!("{field}[{i}]"),
-                "unknown_service",
-                "no such service",
-            ));
-        }
-    }
-    Ok(serde_json::to_string(codes).unwrap_or_else(|_| "[]".into()))
-}
-
 pub fn communication(
     conn: &mut DbConnection,
     auth: &AuthUser,
@@ -592,7 +571,7 @@ pub fn communication(
             "between 0 and 1,000,000 people",
         ));
     }
-    let topics = topics(conn, &d.topics, "topics", &mut errors)?;
+    let topics = reg::check_service_codes(conn, &d.topics, "topics", &mut errors)?;
     let title = optional_text(d.title.as_deref(), "title", 200)
         .map_err(|e| errors.push(e))
         .ok()
@@ -689,7 +668,7 @@ pub fn difficulty(
             "describe the difficulty",
         ));
     }
-    let services = topics(conn, &d.service_codes, "service_codes", &mut errors)?;
+    let services = reg::check_service_codes(conn, &d.service_codes, "service_codes", &mut errors)?;
     let (Some(title), Some(description), true) = (title, description, errors.is_empty()) else {
         return Err(Refusal::invalid(errors));
     };
