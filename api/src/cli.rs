@@ -35,6 +35,23 @@ pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `tungnha rebuild-tallies`: recomputes the dashboards' tallies and checks them.
+pub fn rebuild_tallies(settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = open(settings)?;
+    anyhow::ensure!(
+        db::migrations_are_current(&mut conn)?,
+        "the database needs `tungnha migrate` first"
+    );
+    db::tallies::rebuild(&mut conn)?;
+    let wrong = db::tallies::verify(&mut conn)?;
+    anyhow::ensure!(
+        wrong.is_empty(),
+        "tallies still differ from the rows: {wrong:?}"
+    );
+    println!("The tallies were rebuilt and agree with the rows.");
+    Ok(())
+}
+
 /// Reads the new password: hidden prompt on a terminal, else the first line of standard input.
 fn read_password() -> anyhow::Result<String> {
     if std::io::stdin().is_terminal() {

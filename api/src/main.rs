@@ -50,6 +50,8 @@ enum Command {
     Openapi,
     /// Copy a live SQLite database to PATH.
     Backup { path: PathBuf },
+    /// Recompute the dashboards' tallies from the rows (after editing the database by hand).
+    RebuildTallies,
 }
 
 fn main() -> ExitCode {
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
             if_empty,
         } => tungnha::cli::seed_demo(&settings, households, if_empty),
         Command::Backup { path } => tungnha::cli::backup(&settings, &path),
+        Command::RebuildTallies => tungnha::cli::rebuild_tallies(&settings),
         Command::Openapi => unreachable!("handled above"),
     };
     match result {

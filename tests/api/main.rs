@@ -20,4 +20,5 @@ mod static_files;
 mod stats;
 mod sync;
 mod sync_faults;
+mod tallies;
 mod teamwork;

@@ -187,7 +187,7 @@ pub async fn commune(app: &TestApp) -> Commune {
     Commune { f, h1, h2, h3 }
 }
 
-async fn figures(app: &TestApp, token: &str, query: &str) -> Value {
+pub async fn figures(app: &TestApp, token: &str, query: &str) -> Value {
     let res = app
         .get_authed(&format!("/api/v1/stats/indicators?{query}"), token)
         .await;
@@ -195,7 +195,7 @@ async fn figures(app: &TestApp, token: &str, query: &str) -> Value {
     body(res).await
 }
 
-fn item<'a>(figures: &'a Value, code: &str) -> &'a Value {
+pub fn item<'a>(figures: &'a Value, code: &str) -> &'a Value {
     figures["items"]
         .as_array()
         .expect("items")
@@ -205,7 +205,7 @@ fn item<'a>(figures: &'a Value, code: &str) -> &'a Value {
 }
 
 /// (numerator, denominator, percent) of a figure.
-fn nd(f: &Value) -> (i64, Option<i64>, Option<f64>) {
+pub fn nd(f: &Value) -> (i64, Option<i64>, Option<f64>) {
     (
         f["numerator"].as_i64().expect("numerator"),
         f["denominator"].as_i64(),

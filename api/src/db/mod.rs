@@ -19,6 +19,7 @@ pub mod schema;
 pub mod sessions;
 pub mod stats;
 pub mod sync;
+pub mod tallies;
 pub mod teamwork;
 pub mod throttle;
 pub mod users;
@@ -163,10 +164,18 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
         c.batch_execute("PRAGMA journal_mode = WAL;")?;
     }
     let migrations = migrations_for(conn);
-    let applied = conn
+    let applied: Vec<String> = conn
         .run_pending_migrations(migrations)
-        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
-    Ok(applied.iter().map(|v| v.to_string()).collect())
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    // The tallies' triggers count what is written from now on; rows written before they existed
+    // are counted once here.
+    if applied.iter().any(|v| v.ends_with("000011")) {
+        tallies::rebuild(conn).map_err(|e| anyhow::anyhow!("building the tallies failed: {e}"))?;
+    }
+    Ok(applied)
 }
 
 /// Reverts every migration (used by the up → down → up test and by operators rolling back).

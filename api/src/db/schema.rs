@@ -60,6 +60,71 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    visit_tallies (commune_id, grain, period_start, village_id, household_id) {
+        commune_id -> Text,
+        grain -> Text,
+        period_start -> Date,
+        village_id -> Text,
+        household_id -> Text,
+        records -> Integer,
+        house_visits -> Integer,
+    }
+}
+
+diesel::table! {
+    author_tallies (commune_id, grain, period_start, village_id, author_id) {
+        commune_id -> Text,
+        grain -> Text,
+        period_start -> Date,
+        village_id -> Text,
+        author_id -> Text,
+        records -> Integer,
+        house_visits -> Integer,
+    }
+}
+
+diesel::table! {
+    item_tallies (commune_id, grain, period_start, service_code, village_id, author_id, outcome) {
+        commune_id -> Text,
+        grain -> Text,
+        period_start -> Date,
+        service_code -> Text,
+        village_id -> Text,
+        author_id -> Text,
+        outcome -> Text,
+        items -> Integer,
+    }
+}
+
+diesel::table! {
+    resident_tallies (commune_id, village_id, birth_year) {
+        commune_id -> Text,
+        village_id -> Text,
+        birth_year -> Integer,
+        residents -> Integer,
+    }
+}
+
+diesel::table! {
+    household_tallies (commune_id, village_id) {
+        commune_id -> Text,
+        village_id -> Text,
+        households -> Integer,
+    }
+}
+
+diesel::table! {
+    adoption_tallies (commune_id, service_code, village_id, birth_year, status) {
+        commune_id -> Text,
+        service_code -> Text,
+        village_id -> Text,
+        birth_year -> Integer,
+        status -> Text,
+        subjects -> Integer,
+    }
+}
+
 diesel::joinable!(villages -> communes (commune_id));
 diesel::joinable!(users -> communes (commune_id));
 diesel::joinable!(user_villages -> users (user_id));
@@ -557,4 +622,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_conflicts,
     indicators,
     reports,
+    visit_tallies,
+    author_tallies,
+    item_tallies,
+    resident_tallies,
+    household_tallies,
+    adoption_tallies,
 );

@@ -7,7 +7,8 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use super::schema::{
-    adoptions, assistance_items, assistance_records, households, indicators, residents,
+    adoption_tallies, adoptions, assistance_records, household_tallies, households, indicators,
+    item_tallies, resident_tallies, residents, visit_tallies,
 };
 use super::DbConnection;
 
@@ -111,93 +112,196 @@ pub fn update_indicator(
         .execute(conn)
 }
 
-/// One group of residents: village, birth year, and the ledger status of `service` as of the
-/// period's end (`None`: nothing known).
-pub type PersonGroup = (String, Option<i32>, Option<String>, i64);
+/// Subjects of a commune living at a period's end (not deleted before it), per village and birth year
+/// (0: unknown; always 0 for households): the tallies of today plus those deleted since.
+pub fn living_subjects(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    person: bool,
+    end: NaiveDateTime,
+) -> QueryResult<Vec<(String, i32, i64)>> {
+    if person {
+        let mut rows: Vec<(String, i32, i64)> = resident_tallies::table
+            .filter(resident_tallies::commune_id.eq(commune_id))
+            .filter(resident_tallies::residents.ne(0))
+            .select((
+                resident_tallies::village_id,
+                resident_tallies::birth_year,
+                resident_tallies::residents,
+            ))
+            .load::<(String, i32, i32)>(conn)?
+            .into_iter()
+            .map(|(v, b, n)| (v, b, i64::from(n)))
+            .collect();
+        let gone: Vec<(String, Option<i32>, i64)> = residents::table
+            .filter(residents::commune_id.eq(commune_id))
+            .filter(residents::deleted_at.ge(end))
+            .group_by((residents::village_id, residents::birth_year))
+            .select((residents::village_id, residents::birth_year, count_star()))
+            .load(conn)?;
+        rows.extend(gone.into_iter().map(|(v, b, n)| (v, b.unwrap_or(0), n)));
+        Ok(rows)
+    } else {
+        let mut rows: Vec<(String, i32, i64)> = household_tallies::table
+            .filter(household_tallies::commune_id.eq(commune_id))
+            .filter(household_tallies::households.ne(0))
+            .select((household_tallies::village_id, household_tallies::households))
+            .load::<(String, i32)>(conn)?
+            .into_iter()
+            .map(|(v, n)| (v, 0, i64::from(n)))
+            .collect();
+        let gone: Vec<(String, i64)> = households::table
+            .filter(households::commune_id.eq(commune_id))
+            .filter(households::deleted_at.ge(end))
+            .group_by(households::village_id)
+            .select((households::village_id, count_star()))
+            .load(conn)?;
+        rows.extend(gone.into_iter().map(|(v, n)| (v, 0, n)));
+        Ok(rows)
+    }
+}
 
-/// Residents of a commune living at `end` (not deleted before it), grouped by village, birth year
-/// and the status the ledger gave them for `service` before `end_day`.
-pub fn person_adoption(
+/// The statuses an indicator needs besides "in the denominator".
+const COUNTED_STATUSES: [&str; 2] = ["done", "not_applicable"];
+
+/// Subjects living at a period's end whose ledger said `done` or `not_applicable` for `service`
+/// before `end_day`, per village, birth year (as in [`living_subjects`]) and status. `n` may be
+/// negative in a row: the tallies hold today's ledger, and entries set since the period's end are
+/// taken back out.
+pub fn ledger_at(
     conn: &mut DbConnection,
     commune_id: &str,
     service: &str,
+    person: bool,
     end_day: NaiveDate,
     end: NaiveDateTime,
-) -> QueryResult<Vec<PersonGroup>> {
-    residents::table
-        .left_join(
-            adoptions::table.on(adoptions::subject_id
-                .eq(residents::id)
-                .and(adoptions::service_code.eq(service))
-                .and(adoptions::status_on.lt(end_day))),
-        )
-        .filter(residents::commune_id.eq(commune_id))
-        .filter(
-            residents::deleted_at
-                .is_null()
-                .or(residents::deleted_at.ge(end)),
-        )
-        .group_by((
-            residents::village_id,
-            residents::birth_year,
-            adoptions::status,
-        ))
+) -> QueryResult<Vec<(String, i32, String, i64)>> {
+    let mut rows: Vec<(String, i32, String, i64)> = adoption_tallies::table
+        .filter(adoption_tallies::commune_id.eq(commune_id))
+        .filter(adoption_tallies::service_code.eq(service))
+        .filter(adoption_tallies::status.eq_any(COUNTED_STATUSES))
+        .filter(adoption_tallies::subjects.ne(0))
         .select((
-            residents::village_id,
-            residents::birth_year,
-            adoptions::status.nullable(),
-            count_star(),
+            adoption_tallies::village_id,
+            adoption_tallies::birth_year,
+            adoption_tallies::status,
+            adoption_tallies::subjects,
         ))
-        .load(conn)
+        .load::<(String, i32, String, i32)>(conn)?
+        .into_iter()
+        .map(|(v, b, st, n)| (v, b, st, i64::from(n)))
+        .collect();
+    let counted = || {
+        adoptions::table
+            .filter(adoptions::commune_id.eq(commune_id))
+            .filter(adoptions::service_code.eq(service))
+            .filter(adoptions::status.eq_any(COUNTED_STATUSES))
+    };
+    if person {
+        let living = || {
+            adoptions::table
+                .inner_join(residents::table.on(residents::id.eq(adoptions::subject_id)))
+        };
+        // Deleted since the end: not in today's tallies, but in the period's figures.
+        let gone: Vec<(String, Option<i32>, String, i64)> = living()
+            .filter(adoptions::commune_id.eq(commune_id))
+            .filter(adoptions::service_code.eq(service))
+            .filter(adoptions::status.eq_any(COUNTED_STATUSES))
+            .filter(residents::deleted_at.ge(end))
+            .filter(adoptions::status_on.lt(end_day))
+            .group_by((
+                residents::village_id,
+                residents::birth_year,
+                adoptions::status,
+            ))
+            .select((
+                residents::village_id,
+                residents::birth_year,
+                adoptions::status,
+                count_star(),
+            ))
+            .load(conn)?;
+        rows.extend(
+            gone.into_iter()
+                .map(|(v, b, st, n)| (v, b.unwrap_or(0), st, n)),
+        );
+        // Set since the end: in today's tallies, not yet in the period's.
+        let recent: Vec<(String, Option<i32>, String, i64)> = counted()
+            .inner_join(residents::table.on(residents::id.eq(adoptions::subject_id)))
+            .filter(residents::deleted_at.is_null())
+            .filter(adoptions::status_on.ge(end_day))
+            .group_by((
+                residents::village_id,
+                residents::birth_year,
+                adoptions::status,
+            ))
+            .select((
+                residents::village_id,
+                residents::birth_year,
+                adoptions::status,
+                count_star(),
+            ))
+            .load(conn)?;
+        rows.extend(
+            recent
+                .into_iter()
+                .map(|(v, b, st, n)| (v, b.unwrap_or(0), st, -n)),
+        );
+    } else {
+        let gone: Vec<(String, String, i64)> = counted()
+            .inner_join(households::table.on(households::id.eq(adoptions::subject_id)))
+            .filter(households::deleted_at.ge(end))
+            .filter(adoptions::status_on.lt(end_day))
+            .group_by((households::village_id, adoptions::status))
+            .select((households::village_id, adoptions::status, count_star()))
+            .load(conn)?;
+        rows.extend(gone.into_iter().map(|(v, st, n)| (v, 0, st, n)));
+        let recent: Vec<(String, String, i64)> = counted()
+            .inner_join(households::table.on(households::id.eq(adoptions::subject_id)))
+            .filter(households::deleted_at.is_null())
+            .filter(adoptions::status_on.ge(end_day))
+            .group_by((households::village_id, adoptions::status))
+            .select((households::village_id, adoptions::status, count_star()))
+            .load(conn)?;
+        rows.extend(recent.into_iter().map(|(v, st, n)| (v, 0, st, -n)));
+    }
+    Ok(rows)
 }
 
-/// Households of a commune living at `end`, grouped by village and their ledger status for
-/// `service` before `end_day`.
-pub fn household_adoption(
+/// Households living at the period's end with at least one live house visit in the period, per
+/// village (from the tallies; households deleted before the end are taken back out).
+pub fn visited_per_village(
     conn: &mut DbConnection,
     commune_id: &str,
-    service: &str,
-    end_day: NaiveDate,
-    end: NaiveDateTime,
-) -> QueryResult<Vec<(String, Option<String>, i64)>> {
-    households::table
-        .left_join(
-            adoptions::table.on(adoptions::subject_id
-                .eq(households::id)
-                .and(adoptions::service_code.eq(service))
-                .and(adoptions::status_on.lt(end_day))),
-        )
-        .filter(households::commune_id.eq(commune_id))
-        .filter(
-            households::deleted_at
-                .is_null()
-                .or(households::deleted_at.ge(end)),
-        )
-        .group_by((households::village_id, adoptions::status))
-        .select((
-            households::village_id,
-            adoptions::status.nullable(),
-            count_star(),
-        ))
-        .load(conn)
-}
-
-/// Households of a commune living at `end`, per village.
-pub fn households_per_village(
-    conn: &mut DbConnection,
-    commune_id: &str,
+    period: (&str, NaiveDate),
     end: NaiveDateTime,
 ) -> QueryResult<Vec<(String, i64)>> {
-    households::table
+    let (grain, period_start) = period;
+    let visited = || {
+        visit_tallies::table
+            .filter(visit_tallies::commune_id.eq(commune_id))
+            .filter(visit_tallies::grain.eq(grain))
+            .filter(visit_tallies::period_start.eq(period_start))
+            .filter(visit_tallies::house_visits.gt(0))
+    };
+    let mut rows: Vec<(String, i64)> = visited()
+        .group_by(visit_tallies::village_id)
+        .select((visit_tallies::village_id, count_star()))
+        .load(conn)?;
+    let gone: Vec<String> = households::table
         .filter(households::commune_id.eq(commune_id))
-        .filter(
-            households::deleted_at
-                .is_null()
-                .or(households::deleted_at.ge(end)),
-        )
-        .group_by(households::village_id)
-        .select((households::village_id, count_star()))
-        .load(conn)
+        .filter(households::deleted_at.lt(end))
+        .select(households::id)
+        .load(conn)?;
+    for ids in gone.chunks(500) {
+        let gone: Vec<(String, i64)> = visited()
+            .filter(visit_tallies::household_id.eq_any(ids))
+            .group_by(visit_tallies::village_id)
+            .select((visit_tallies::village_id, count_star()))
+            .load(conn)?;
+        rows.extend(gone.into_iter().map(|(v, n)| (v, -n)));
+    }
+    Ok(rows)
 }
 
 /// `COUNT(DISTINCT household_id)`. diesel's replacement (`aggregate_distinct`) does not build for
@@ -207,22 +311,20 @@ fn distinct_households() -> diesel::dsl::count_distinct<assistance_records::hous
     diesel::dsl::count_distinct(assistance_records::household_id)
 }
 
-/// Households with at least one live house visit in `[start, end)`, per village and author.
-pub fn visited_households(
+/// Households each author visited (live house visits) in `[start, end)`, per village and author.
+pub fn visited_by_author(
     conn: &mut DbConnection,
     commune_id: &str,
     start: NaiveDateTime,
     end: NaiveDateTime,
-    per_author: bool,
 ) -> QueryResult<Vec<(String, Option<String>, i64)>> {
-    let base = assistance_records::table
+    assistance_records::table
         .filter(assistance_records::commune_id.eq(commune_id))
         .filter(assistance_records::occurred_at.ge(start))
         .filter(assistance_records::occurred_at.lt(end))
         .filter(assistance_records::channel.eq("house_visit"))
-        .filter(assistance_records::superseded_by.is_null());
-    if per_author {
-        base.group_by((
+        .filter(assistance_records::superseded_by.is_null())
+        .group_by((
             assistance_records::village_id,
             assistance_records::author_id,
         ))
@@ -232,41 +334,35 @@ pub fn visited_households(
             distinct_households(),
         ))
         .load(conn)
-    } else {
-        base.group_by(assistance_records::village_id)
-            .select((assistance_records::village_id, distinct_households()))
-            .load::<(String, i64)>(conn)
-            .map(|rows| rows.into_iter().map(|(v, n)| (v, None, n)).collect())
-    }
 }
 
-/// Live assistance items for `service` with outcome done or assisted in `[start, end)`, per village
-/// and author.
+/// Live assistance items for `service` with outcome done or assisted in the period, per village and
+/// author (from the tallies).
 pub fn assisted_items(
     conn: &mut DbConnection,
     commune_id: &str,
     service: &str,
-    start: NaiveDateTime,
-    end: NaiveDateTime,
+    grain: &str,
+    period_start: NaiveDate,
 ) -> QueryResult<Vec<(String, String, i64)>> {
-    assistance_items::table
-        .inner_join(assistance_records::table)
-        .filter(assistance_records::commune_id.eq(commune_id))
-        .filter(assistance_records::occurred_at.ge(start))
-        .filter(assistance_records::occurred_at.lt(end))
-        .filter(assistance_records::superseded_by.is_null())
-        .filter(assistance_items::service_code.eq(service))
-        .filter(assistance_items::outcome.eq_any(["done", "assisted"]))
-        .group_by((
-            assistance_records::village_id,
-            assistance_records::author_id,
-        ))
+    let rows: Vec<(String, String, i32)> = item_tallies::table
+        .filter(item_tallies::commune_id.eq(commune_id))
+        .filter(item_tallies::grain.eq(grain))
+        .filter(item_tallies::period_start.eq(period_start))
+        .filter(item_tallies::service_code.eq(service))
+        .filter(item_tallies::outcome.eq_any(["done", "assisted"]))
+        .filter(item_tallies::items.ne(0))
         .select((
-            assistance_records::village_id,
-            assistance_records::author_id,
-            count_star(),
+            item_tallies::village_id,
+            item_tallies::author_id,
+            item_tallies::items,
         ))
-        .load(conn)
+        .load(conn)?;
+    let mut per: std::collections::BTreeMap<(String, String), i64> = Default::default();
+    for (village, author, n) in rows {
+        *per.entry((village, author)).or_default() += i64::from(n);
+    }
+    Ok(per.into_iter().map(|((v, a), n)| (v, a, n)).collect())
 }
 
 /// Subjects the field records marked done for `service` during `[start_day, end_day)`, per village
@@ -429,43 +525,38 @@ pub fn unvisited_households(
 
 // ---------------------------------------------------------------- activity figures
 
-/// `(house visits, households reached by any channel, live assistance items)` in `[start, end)`, for
-/// the commune or only `villages`.
+/// `(house visits, households reached by any channel, live assistance items)` in the period, for
+/// the commune or only `villages` (from the tallies).
 pub fn visit_activity(
     conn: &mut DbConnection,
     commune_id: &str,
     villages: Option<&[String]>,
-    start: NaiveDateTime,
-    end: NaiveDateTime,
+    grain: &str,
+    period_start: NaiveDate,
 ) -> QueryResult<(i64, i64, i64)> {
-    let live = || {
-        let mut q = assistance_records::table
-            .filter(assistance_records::commune_id.eq(commune_id))
-            .filter(assistance_records::occurred_at.ge(start))
-            .filter(assistance_records::occurred_at.lt(end))
-            .filter(assistance_records::superseded_by.is_null())
-            .into_boxed();
-        if let Some(v) = villages {
-            q = q.filter(assistance_records::village_id.eq_any(v.to_vec()));
-        }
-        q
-    };
-    let visits: i64 = live()
-        .filter(assistance_records::channel.eq("house_visit"))
-        .count()
-        .get_result(conn)?;
-    let reached: i64 = live().select(distinct_households()).get_result(conn)?;
-    let mut items = assistance_items::table
-        .inner_join(assistance_records::table)
-        .filter(assistance_records::commune_id.eq(commune_id))
-        .filter(assistance_records::occurred_at.ge(start))
-        .filter(assistance_records::occurred_at.lt(end))
-        .filter(assistance_records::superseded_by.is_null())
+    let mut q = visit_tallies::table
+        .filter(visit_tallies::commune_id.eq(commune_id))
+        .filter(visit_tallies::grain.eq(grain))
+        .filter(visit_tallies::period_start.eq(period_start))
+        .filter(visit_tallies::records.gt(0))
+        .select(visit_tallies::house_visits)
         .into_boxed();
     if let Some(v) = villages {
-        items = items.filter(assistance_records::village_id.eq_any(v.to_vec()));
+        q = q.filter(visit_tallies::village_id.eq_any(v.to_vec()));
     }
-    let items: i64 = items.count().get_result(conn)?;
+    let households: Vec<i32> = q.load(conn)?;
+    let visits = households.iter().map(|&n| i64::from(n)).sum();
+    let reached = households.len() as i64;
+    let mut q = item_tallies::table
+        .filter(item_tallies::commune_id.eq(commune_id))
+        .filter(item_tallies::grain.eq(grain))
+        .filter(item_tallies::period_start.eq(period_start))
+        .select(item_tallies::items)
+        .into_boxed();
+    if let Some(v) = villages {
+        q = q.filter(item_tallies::village_id.eq_any(v.to_vec()));
+    }
+    let items: i64 = q.load::<i32>(conn)?.into_iter().map(i64::from).sum();
     Ok((visits, reached, items))
 }
 
@@ -525,16 +616,17 @@ pub fn team_activity(
     conn: &mut DbConnection,
     commune_id: &str,
     villages: Option<&[String]>,
-    period: (NaiveDateTime, NaiveDateTime),
+    period: (&str, NaiveDate),
     days: (NaiveDate, NaiveDate),
 ) -> QueryResult<Vec<(String, String, i64, i64)>> {
-    use super::schema::{team_members as m, teams as t};
-    let ((start, end), (start_day, end_day)) = (period, days);
-    let authors: std::collections::HashSet<String> = assistance_records::table
-        .filter(assistance_records::commune_id.eq(commune_id))
-        .filter(assistance_records::occurred_at.ge(start))
-        .filter(assistance_records::occurred_at.lt(end))
-        .select(assistance_records::author_id)
+    use super::schema::{author_tallies as at, team_members as m, teams as t};
+    let ((grain, period_start), (start_day, end_day)) = (period, days);
+    let authors: std::collections::HashSet<String> = at::table
+        .filter(at::commune_id.eq(commune_id))
+        .filter(at::grain.eq(grain))
+        .filter(at::period_start.eq(period_start))
+        .filter(at::records.gt(0))
+        .select(at::author_id)
         .distinct()
         .load::<String>(conn)?
         .into_iter()

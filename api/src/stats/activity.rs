@@ -88,8 +88,13 @@ pub fn compute(
     period: &Period,
 ) -> QueryResult<ReportActivity> {
     let (start, end) = (period.start_utc(), period.end_utc());
-    let (house_visits, households_reached, assistance_items) =
-        q::visit_activity(conn, commune_id, villages, start, end)?;
+    let (house_visits, households_reached, assistance_items) = q::visit_activity(
+        conn,
+        commune_id,
+        villages,
+        period.kind.grain(),
+        period.start,
+    )?;
     let difficulties = q::difficulties_raised(conn, commune_id, villages, start, end)?;
     let answered = difficulties
         .iter()
@@ -126,7 +131,7 @@ pub fn compute(
             conn,
             commune_id,
             villages,
-            (start, end),
+            (period.kind.grain(), period.start),
             (period.start, period.end),
         )?
         .into_iter()

@@ -56,7 +56,28 @@ fn slot<'a>(
     })
 }
 
-/// The indicator for every village of `commune_id` over `period`, keyed by village id.
+/// Whether a subject of birth year `born` (0: unknown) is in an indicator's denominator.
+enum Eligibility {
+    In,
+    Out,
+    UnknownAge,
+}
+
+fn eligibility(indicator: &Indicator, period: &Period, born: i32) -> Eligibility {
+    if indicator.level != "person" {
+        return Eligibility::In;
+    }
+    match (indicator.min_age, born) {
+        (Some(_), 0) => Eligibility::UnknownAge,
+        (Some(min), b) if period.age_of(b) < min => Eligibility::Out,
+        // Not born yet in that period.
+        (None, b) if b != 0 && period.age_of(b) < 0 => Eligibility::Out,
+        _ => Eligibility::In,
+    }
+}
+
+/// The indicator for every village of `commune_id` over `period`, keyed by village id. Read from the
+/// tallies (db/tallies.rs), so the cost does not grow with the number of records.
 pub fn per_village(
     conn: &mut DbConnection,
     indicator: &Indicator,
@@ -66,71 +87,55 @@ pub fn per_village(
     let mut out = BTreeMap::new();
     let service = indicator.service_code.as_deref().unwrap_or_default();
     let with_denominator = counted(indicator);
-    match (indicator.kind.as_str(), indicator.level.as_str()) {
-        ("adoption", "person") => {
-            let rows = q::person_adoption(conn, commune_id, service, period.end, period.end_utc())?;
-            for (village, birth_year, status, n) in rows {
+    let grain = period.kind.grain();
+    match indicator.kind.as_str() {
+        "adoption" => {
+            let person = indicator.level == "person";
+            for (village, born, n) in
+                q::living_subjects(conn, commune_id, person, period.end_utc())?
+            {
                 let f = slot(&mut out, &village, true);
-                if status.as_deref() == Some("not_applicable") {
-                    continue;
-                }
-                if let Some(min) = indicator.min_age {
-                    match birth_year {
-                        None => {
-                            f.unknown_age += n;
-                            continue;
-                        }
-                        Some(b) if period.age_of(b) < min => continue,
-                        Some(_) => {}
-                    }
-                } else if birth_year.is_some_and(|b| period.age_of(b) < 0) {
-                    // Not born yet in that period.
-                    continue;
-                }
-                f.denominator = Some(f.denominator.unwrap_or(0) + n);
-                if status.as_deref() == Some("done") {
-                    f.numerator += n;
+                match eligibility(indicator, period, born) {
+                    Eligibility::In => f.denominator = Some(f.denominator.unwrap_or(0) + n),
+                    Eligibility::UnknownAge => f.unknown_age += n,
+                    Eligibility::Out => {}
                 }
             }
-        }
-        ("adoption", _) => {
-            let rows =
-                q::household_adoption(conn, commune_id, service, period.end, period.end_utc())?;
-            for (village, status, n) in rows {
-                let f = slot(&mut out, &village, true);
-                if status.as_deref() == Some("not_applicable") {
-                    continue;
-                }
-                f.denominator = Some(f.denominator.unwrap_or(0) + n);
-                if status.as_deref() == Some("done") {
-                    f.numerator += n;
-                }
-            }
-        }
-        ("visited", _) => {
-            for (village, n) in q::households_per_village(conn, commune_id, period.end_utc())? {
-                slot(&mut out, &village, true).denominator = Some(n);
-            }
-            let visited = q::visited_households(
+            let ledger = q::ledger_at(
                 conn,
                 commune_id,
-                period.start_utc(),
+                service,
+                person,
+                period.end,
                 period.end_utc(),
-                false,
             )?;
-            for (village, _, n) in visited {
+            for (village, born, status, n) in ledger {
+                let f = slot(&mut out, &village, true);
+                match (eligibility(indicator, period, born), status.as_str()) {
+                    (Eligibility::In, "not_applicable") => {
+                        f.denominator = Some(f.denominator.unwrap_or(0) - n)
+                    }
+                    (Eligibility::UnknownAge, "not_applicable") => f.unknown_age -= n,
+                    (Eligibility::In, "done") => f.numerator += n,
+                    _ => {}
+                }
+            }
+        }
+        "visited" => {
+            for (village, _, n) in q::living_subjects(conn, commune_id, false, period.end_utc())? {
+                let f = slot(&mut out, &village, true);
+                f.denominator = Some(f.denominator.unwrap_or(0) + n);
+            }
+            let visited =
+                q::visited_per_village(conn, commune_id, (grain, period.start), period.end_utc())?;
+            for (village, n) in visited {
                 slot(&mut out, &village, true).numerator += n;
             }
         }
         _ => {
-            let rows = q::assisted_items(
-                conn,
-                commune_id,
-                service,
-                period.start_utc(),
-                period.end_utc(),
-            )?;
-            for (village, _, n) in rows {
+            for (village, _, n) in
+                q::assisted_items(conn, commune_id, service, grain, period.start)?
+            {
                 slot(&mut out, &village, with_denominator).numerator += n;
             }
         }
@@ -150,19 +155,11 @@ pub fn per_volunteer(
     let service = indicator.service_code.as_deref().unwrap_or_default();
     let rows: Vec<(String, Option<String>, i64)> = match indicator.kind.as_str() {
         "adoption" => q::done_by_volunteer(conn, commune_id, service, period.start, period.end)?,
-        "visited" => {
-            q::visited_households(conn, commune_id, period.start_utc(), period.end_utc(), true)?
-        }
-        _ => q::assisted_items(
-            conn,
-            commune_id,
-            service,
-            period.start_utc(),
-            period.end_utc(),
-        )?
-        .into_iter()
-        .map(|(v, a, n)| (v, Some(a), n))
-        .collect(),
+        "visited" => q::visited_by_author(conn, commune_id, period.start_utc(), period.end_utc())?,
+        _ => q::assisted_items(conn, commune_id, service, period.kind.grain(), period.start)?
+            .into_iter()
+            .map(|(v, a, n)| (v, Some(a), n))
+            .collect(),
     };
     let mut out = HashMap::new();
     for (village, author, n) in rows {

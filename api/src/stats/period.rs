@@ -18,6 +18,18 @@ pub enum PeriodKind {
     Year,
 }
 
+impl PeriodKind {
+    /// The grain of the tallies that count this kind of period (db/tallies.rs).
+    pub fn grain(self) -> &'static str {
+        match self {
+            PeriodKind::Week => "week",
+            PeriodKind::Month => "month",
+            PeriodKind::Quarter => "quarter",
+            PeriodKind::Year => "year",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Period {
     pub kind: PeriodKind,
