@@ -221,4 +221,68 @@ async fn the_report_workbook_and_page_carry_the_figures(app: TestApp) {
     ] {
         assert!(page.contains(text), "the page lacks {text}");
     }
+
+    // The PDF: an A4 document whose text (read back through its embedded fonts) carries the same.
+    let res = app
+        .get_authed(&format!("/api/v1/reports/{id}/pdf"), &f.chairman.token)
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert!(res
+        .headers()
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("bao-cao-cds-quarter-2026-10-01.pdf")));
+    let bytes = res.bytes().await.expect("bytes").to_vec();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let raw = String::from_utf8_lossy(&bytes);
+    let media = raw.find("/MediaBox").map(|i| &raw[i..i + 40]);
+    assert!(
+        media.is_some_and(|m| m.contains("595.28") && m.contains("841.89")),
+        "not A4: {media:?}"
+    );
+    let text = pdf_extract::extract_text_from_mem(&bytes).expect("readable pdf");
+    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for expected in [
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "XÃ MAO ĐIỀN",
+        "DỰ THẢO",
+        "Kết quả hoạt động của Tổ Công nghệ số cộng đồng Quý IV năm 2026",
+        "I. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU",
+        "60,0%",
+        "1. Đến 3 lượt hộ gia đình",
+        "TM. ỦY BAN NHÂN DÂN",
+    ] {
+        assert!(text.contains(expected), "the PDF lacks {expected}: {text}");
+    }
+
+    // The same files through `?format=` on the report (DESIGN §4); an unknown format is refused.
+    for (format, kind) in [
+        ("pdf", "application/pdf"),
+        (
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        ("html", "text/html; charset=utf-8"),
+    ] {
+        let res = app
+            .get_authed(
+                &format!("/api/v1/reports/{id}?format={format}"),
+                &f.chairman.token,
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{format}");
+        assert_eq!(res.headers()["content-type"], kind);
+    }
+    assert_problem(
+        app.get_authed(
+            &format!("/api/v1/reports/{id}?format=docx"),
+            &f.chairman.token,
+        )
+        .await,
+        400,
+        "invalid_query",
+    )
+    .await;
 }

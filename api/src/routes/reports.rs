@@ -23,7 +23,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_report)
         .service(approve_report)
         .service(report_xlsx)
-        .service(report_print);
+        .service(report_print)
+        .service(report_pdf);
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
@@ -284,10 +285,29 @@ pub async fn list_reports(
     }))
 }
 
-/// One report with its figures.
-#[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id")), security(("bearer" = [])),
+/// `?format=` of `GET /reports/{id}` (DESIGN §4): the same files as the `/xlsx`, `/print` and `/pdf`
+/// paths.
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    Json,
+    Xlsx,
+    Html,
+    Pdf,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportFormatQuery {
+    /// `json` (the default), `xlsx`, `html` (the printable page) or `pdf`.
+    pub format: Option<ReportFormat>,
+}
+
+/// One report with its figures, or one of its files with `?format=`.
+#[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id"), ReportFormatQuery), security(("bearer" = [])),
     responses(
-        (status = 200, description = "The report", body = ReportResponse),
+        (status = 200, description = "The report (or the file `format` asks for)", body = ReportResponse),
+        (status = 400, description = "Unknown format", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such report in your scope", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -296,13 +316,19 @@ pub async fn get_report(
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<String>,
+    query: web::Query<ReportFormatQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let r = db::run(&state.pool, move |conn| readable(conn, &auth, &id)).await?;
-    Ok(HttpResponse::Ok().json(ReportResponse {
-        summary: summary(&r),
-        content: content(&r)?,
-    }))
+    match query.format.unwrap_or(ReportFormat::Json) {
+        ReportFormat::Json => Ok(HttpResponse::Ok().json(ReportResponse {
+            summary: summary(&r),
+            content: content(&r)?,
+        })),
+        ReportFormat::Xlsx => xlsx_file(&r),
+        ReportFormat::Html => print_page(&r),
+        ReportFormat::Pdf => pdf_file(&r).await,
+    }
 }
 
 /// Approves a draft (the commune's chairman): from now on it never changes.
@@ -369,13 +395,53 @@ pub async fn report_xlsx(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let r = db::run(&state.pool, move |conn| readable(conn, &auth, &id)).await?;
-    let bytes = report::xlsx(&content(&r)?, r.status == "approved")
+    xlsx_file(&r)
+}
+
+fn xlsx_file(r: &Report) -> Result<HttpResponse, ApiError> {
+    let bytes = report::xlsx(&content(r)?, r.status == "approved")
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("report xlsx: {e}")))?;
     Ok(HttpResponse::Ok()
         .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{}\"", file_name(&r, "xlsx")),
+            format!("attachment; filename=\"{}\"", file_name(r, "xlsx")),
+        ))
+        .body(bytes))
+}
+
+/// The report as an A4 PDF laid out like an administrative report, with the fonts embedded.
+#[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "PDF document", content_type = "application/pdf"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such report in your scope", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/reports/{id}/pdf")]
+pub async fn report_pdf(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let r = db::run(&state.pool, move |conn| readable(conn, &auth, &id)).await?;
+    pdf_file(&r).await
+}
+
+async fn pdf_file(r: &Report) -> Result<HttpResponse, ApiError> {
+    let content = content(r)?;
+    let approved_on = r.approved_at.map(crate::sync::kinds::local_date);
+    let approved = r.status == "approved";
+    // Shaping and subsetting take a few milliseconds of CPU: off the async workers.
+    let bytes = web::block(move || crate::stats::report_pdf::pdf(&content, approved, approved_on))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("report pdf: {e}")))?
+        .map_err(ApiError::Internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", file_name(r, "pdf")),
         ))
         .body(bytes))
 }
@@ -395,8 +461,12 @@ pub async fn report_print(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let r = db::run(&state.pool, move |conn| readable(conn, &auth, &id)).await?;
+    print_page(&r)
+}
+
+fn print_page(r: &Report) -> Result<HttpResponse, ApiError> {
     let page = report::html(
-        &content(&r)?,
+        &content(r)?,
         r.status == "approved",
         r.approved_at.map(crate::sync::kinds::local_date),
     );

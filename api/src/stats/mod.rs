@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod period;
 pub mod report;
+pub mod report_pdf;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -259,7 +259,7 @@ pub fn xlsx(c: &ReportContent, approved: bool) -> Result<Vec<u8>, rust_xlsxwrite
     act.write_string_with_format(r, 2, "Lượt người tiếp cận", &bold)?;
     for ch in &a.communications {
         r += 1;
-        act.write_string(r, 0, &ch.channel)?;
+        act.write_string(r, 0, super::report_pdf::channel_vi(&ch.channel))?;
         act.write_number(r, 1, ch.activities as f64)?;
         act.write_number(r, 2, ch.reach as f64)?;
     }
@@ -309,7 +309,7 @@ pub fn html(c: &ReportContent, approved: bool, approved_on: Option<chrono::Naive
         .map(|ch| {
             format!(
                 "<li>{}: {} hoạt động, {} lượt người</li>",
-                esc(&ch.channel),
+                esc(super::report_pdf::channel_vi(&ch.channel)),
                 ch.activities,
                 ch.reach
             )
