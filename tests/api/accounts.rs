@@ -131,6 +131,19 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
         .collect();
     // (path template, method, body, the concrete path, a secret that must never appear)
     let user = format!("/api/v1/users/{}", f.volunteer.id);
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/api-keys",
+            Some(&f.admin.token),
+            Some(&json!({"name": "Khóa tích hợp riêng", "scopes": ["stats:read"], "commune_id": f.commune})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let api_key = format!(
+        "/api/v1/api-keys/{}",
+        body(res).await["api_key"]["id"].as_str().expect("id")
+    );
     let hh = format!("/api/v1/households/{}", reg.household);
     let report = app
         .send(
@@ -592,6 +605,20 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
             json!({ "retired": true }),
             format!("/api/v1/services/{}", reg.service),
             "VNeID",
+        ),
+        (
+            "/api/v1/reports/{id}/pdf",
+            Method::GET,
+            json!(null),
+            format!("{report}/pdf"),
+            "%PDF",
+        ),
+        (
+            "/api/v1/api-keys/{id}",
+            Method::DELETE,
+            json!(null),
+            api_key,
+            "Khóa tích hợp riêng",
         ),
     ];
     for path in &with_ids {

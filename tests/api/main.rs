@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod api_keys;
 mod auth;
 mod cli;
 mod emulation;

@@ -5,6 +5,7 @@
 //! user may touch *this* object is an explicit check in the handler (`auth.ensure_village(v)?`),
 //! because only the handler knows the object.
 
+pub mod api_key;
 pub mod hasher;
 pub mod jwt;
 pub mod password;
@@ -45,6 +46,8 @@ pub struct AuthUser {
     pub must_change_password: bool,
     /// The login session (refresh-token family) the access token belongs to.
     pub session_id: Option<String>,
+    /// Set when the caller is a third-party system using an API key (then `id` is the key's id).
+    pub api_key: Option<String>,
 }
 
 impl AuthUser {
@@ -130,6 +133,7 @@ pub async fn load_auth_user(
         village_ids,
         must_change_password: user.must_change_password,
         session_id,
+        api_key: None,
     })
 }
 
@@ -154,9 +158,14 @@ impl FromRequest for AuthUser {
         let token = bearer_token(req);
         let path = req.path().to_owned();
         let method = req.method().clone();
+        let client = req.peer_addr().map(|a| a.ip().to_string());
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
-            let claims = state.jwt.verify(&token?)?;
+            let token = token?;
+            if token.starts_with(api_key::PREFIX) {
+                return api_key::authenticate(&state, &token, method, path, client).await;
+            }
+            let claims = state.jwt.verify(&token)?;
             let user = load_auth_user(&state, claims.sub, claims.sid).await?;
             if user.must_change_password
                 && !allowed_before_password_change(&path, &method, &user.id)

@@ -132,6 +132,7 @@ mod tests {
             village_ids: villages.iter().map(|v| v.to_string()).collect(),
             must_change_password: false,
             session_id: None,
+            api_key: None,
         }
     }
 

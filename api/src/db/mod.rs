@@ -9,6 +9,7 @@
 //! - Handlers reach the database only through [`run`], which checks out a connection and runs the
 //!   closure on the blocking pool, never on an async worker.
 
+pub mod api_keys;
 pub mod audit;
 pub mod emulation;
 pub mod exports;

@@ -125,6 +125,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        name -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        scopes -> Text,
+        commune_id -> Nullable<Text>,
+        rate_per_minute -> Integer,
+        window_start -> Nullable<Timestamp>,
+        window_count -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(villages -> communes (commune_id));
 diesel::joinable!(users -> communes (commune_id));
 diesel::joinable!(user_villages -> users (user_id));
@@ -628,4 +647,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     resident_tallies,
     household_tallies,
     adoption_tallies,
+    api_keys,
 );

@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per resource; each exposes `configure` so `startup.rs` only mounts them.
 
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod difficulties;
@@ -39,6 +40,7 @@ pub fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
     stats::configure(cfg);
     reports::configure(cfg);
     audit::configure(cfg);
+    api_keys::configure(cfg);
 }
 
 /// Parses an optional display name of a PATCH body; an invalid one is added to `errors`.

@@ -107,7 +107,10 @@ fn readable(conn: &mut DbConnection, auth: &AuthUser, id: &str) -> Result<Report
     let r = store::find_report(conn, id)?.ok_or_else(not_found)?;
     let ok = match auth.role {
         Role::Admin => true,
-        Role::City => r.status == "approved",
+        // A city view limited to one commune (an API key) reads that commune's only.
+        Role::City => {
+            r.status == "approved" && auth.commune_id.as_ref().is_none_or(|c| *c == r.commune_id)
+        }
         Role::Chairman | Role::Department => auth.commune_id.as_deref() == Some(&r.commune_id),
         Role::VillageLeader | Role::Volunteer => false,
     };
@@ -261,6 +264,13 @@ pub async fn list_reports(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin, Role::City, Role::Chairman, Role::Department])?;
     let commune = match (auth.role, query.into_inner().commune_id) {
+        (Role::City, named) if auth.commune_id.is_some() => {
+            let own = auth.commune_id.clone().unwrap_or_default();
+            if named.is_some_and(|c| c != own) {
+                return Err(not_found());
+            }
+            own
+        }
         (Role::Admin | Role::City, Some(c)) => c,
         (Role::Admin | Role::City, None) => {
             return Err(ApiError::validation(vec![FieldError::new(

@@ -458,8 +458,15 @@ fn figure_scope(
         code: "not_found",
         detail: "No such commune or village in your scope.".into(),
     };
-    let commune = match auth.role {
-        Role::Admin | Role::City => commune_id.map(str::to_owned).ok_or_else(|| {
+    let commune = match (auth.role, auth.commune_id.as_deref()) {
+        // A city view limited to one commune (an API key with a commune).
+        (Role::City, Some(own)) => {
+            if commune_id.is_some_and(|c| c != own) {
+                return Err(not_found());
+            }
+            own.to_owned()
+        }
+        (Role::Admin | Role::City, _) => commune_id.map(str::to_owned).ok_or_else(|| {
             ApiError::validation(vec![FieldError::new(
                 "commune_id",
                 "required",
