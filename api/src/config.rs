@@ -91,6 +91,22 @@ pub struct Settings {
     pub refresh_idle_days: u32,
     /// Token-signing secret shared by every instance; generated into `data_dir` when unset.
     pub jwt_secret: Option<SecretString>,
+    /// How often the webhook worker looks for due deliveries.
+    pub webhook_poll_ms: u64,
+    /// The wait after a webhook delivery's first failure; it doubles with each further one.
+    pub webhook_retry_base_ms: u64,
+    /// Tries before a webhook delivery is given up (`dead`, replayable).
+    pub webhook_max_attempts: u32,
+}
+
+impl Settings {
+    pub fn webhook_worker(&self) -> crate::webhooks::WorkerSettings {
+        crate::webhooks::WorkerSettings {
+            poll: std::time::Duration::from_millis(self.webhook_poll_ms),
+            retry_base: std::time::Duration::from_millis(self.webhook_retry_base_ms),
+            max_attempts: self.webhook_max_attempts,
+        }
+    }
 }
 
 /// A setting that could not be read, naming the key and its environment variable.
@@ -182,6 +198,24 @@ impl Settings {
             1,
             365,
         )?;
+        let webhook_poll_ms = number(
+            "webhook_poll_ms",
+            value("webhook_poll_ms", "1000")?,
+            10,
+            600_000,
+        )?;
+        let webhook_retry_base_ms = number(
+            "webhook_retry_base_ms",
+            value("webhook_retry_base_ms", "30000")?,
+            10,
+            3_600_000,
+        )?;
+        let webhook_max_attempts = number(
+            "webhook_max_attempts",
+            value("webhook_max_attempts", "8")?,
+            1,
+            30,
+        )?;
         let jwt_secret = match get("jwt_secret").map_err(|e| invalid("jwt_secret", e))? {
             Some(s) if s.trim().len() < 32 => {
                 return Err(invalid("jwt_secret", "use at least 32 random characters"))
@@ -200,6 +234,9 @@ impl Settings {
             workers,
             refresh_idle_days,
             jwt_secret,
+            webhook_poll_ms,
+            webhook_retry_base_ms,
+            webhook_max_attempts,
         })
     }
 }

@@ -15,3 +15,4 @@ pub mod static_files;
 pub mod stats;
 pub mod sync;
 pub mod telemetry;
+pub mod webhooks;

@@ -83,6 +83,11 @@ impl Application {
         if !crate::static_files::is_built(&pwa_dir) {
             tracing::warn!(dir = %pwa_dir.display(), "the web app is not built; `make run` builds it");
         }
+        // Webhook deliveries go out from every instance (leases in the database keep them apart).
+        tokio::spawn(crate::webhooks::run(
+            pool.clone(),
+            settings.webhook_worker(),
+        ));
         let state = web::Data::new(AppState {
             pool,
             jwt,

@@ -144,6 +144,19 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
         "/api/v1/api-keys/{}",
         body(res).await["api_key"]["id"].as_str().expect("id")
     );
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(&f.admin.token),
+            Some(&json!({"name": "Nhận sự kiện riêng", "url": "https://example.org/hook", "events": ["report.approved"], "commune_id": f.commune})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let webhook = format!(
+        "/api/v1/webhooks/{}",
+        body(res).await["webhook"]["id"].as_str().expect("id")
+    );
     let hh = format!("/api/v1/households/{}", reg.household);
     let report = app
         .send(
@@ -619,6 +632,27 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
             json!(null),
             api_key,
             "Khóa tích hợp riêng",
+        ),
+        (
+            "/api/v1/webhooks/{id}",
+            Method::DELETE,
+            json!(null),
+            webhook.clone(),
+            "Nhận sự kiện riêng",
+        ),
+        (
+            "/api/v1/webhooks/{id}/deliveries",
+            Method::GET,
+            json!(null),
+            format!("{webhook}/deliveries"),
+            "Nhận sự kiện riêng",
+        ),
+        (
+            "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay",
+            Method::POST,
+            json!(null),
+            format!("{webhook}/deliveries/0193b000-0000-7000-8000-000000000009/replay"),
+            "Nhận sự kiện riêng",
         ),
     ];
     for path in &with_ids {

@@ -206,6 +206,10 @@ pub fn test_settings(db: &TestDatabase) -> Settings {
     settings.pwa_dir = pwa_dir;
     settings.workers = 2;
     settings.db_pool_size = 4;
+    // Webhook retries in milliseconds, three tries before the dead-letter list.
+    settings.webhook_poll_ms = 20;
+    settings.webhook_retry_base_ms = 30;
+    settings.webhook_max_attempts = 3;
     settings
 }
 

@@ -23,3 +23,4 @@ mod sync;
 mod sync_faults;
 mod tallies;
 mod teamwork;
+mod webhooks;

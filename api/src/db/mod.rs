@@ -24,6 +24,7 @@ pub mod tallies;
 pub mod teamwork;
 pub mod throttle;
 pub mod users;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -144,6 +144,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        name -> Text,
+        url -> Text,
+        secret -> Text,
+        events -> Text,
+        commune_id -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(villages -> communes (commune_id));
 diesel::joinable!(users -> communes (commune_id));
 diesel::joinable!(user_villages -> users (user_id));
@@ -648,4 +679,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     household_tallies,
     adoption_tallies,
     api_keys,
+    webhooks,
+    webhook_deliveries,
 );

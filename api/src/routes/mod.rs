@@ -20,6 +20,7 @@ pub mod sync;
 pub mod teams;
 pub mod trainings;
 pub mod users;
+pub mod webhooks;
 
 /// Mounts every `/api/v1` resource.
 pub fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -41,6 +42,7 @@ pub fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
     reports::configure(cfg);
     audit::configure(cfg);
     api_keys::configure(cfg);
+    webhooks::configure(cfg);
 }
 
 /// Parses an optional display name of a PATCH body; an invalid one is added to `errors`.

@@ -367,6 +367,17 @@ pub async fn approve_report(
                     detail: "This report was approved already.".into(),
                 });
             }
+            db::webhooks::enqueue(
+                conn,
+                "report.approved",
+                Some(&r.commune_id),
+                serde_json::json!({
+                    "report_id": r.id,
+                    "period_kind": r.period_kind,
+                    "period_start": r.period_start,
+                    "period_end": r.period_end,
+                }),
+            )?;
             db::audit::by_user(
                 conn,
                 &auth,

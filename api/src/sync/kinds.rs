@@ -692,6 +692,18 @@ pub fn difficulty(
         closed_by: None,
     };
     store::insert_difficulty(conn, &x)?;
+    db::webhooks::enqueue(
+        conn,
+        "difficulty.opened",
+        Some(&x.commune_id),
+        serde_json::json!({
+            "difficulty_id": x.id,
+            "village_id": x.village_id,
+            "title": x.title,
+            "service_codes": d.service_codes,
+            "raised_at": d.raised_at,
+        }),
+    )?;
     reg::record_change_by(
         conn,
         "difficulty",

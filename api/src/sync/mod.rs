@@ -330,5 +330,23 @@ pub fn push(
         };
         results.push(result);
     }
+    // One event per batch that stored something new, in the batch's transaction.
+    let applied = results
+        .iter()
+        .filter(|r| matches!(r.status, PushStatus::Applied))
+        .count();
+    if applied > 0 {
+        db::webhooks::enqueue(
+            conn,
+            "records.synced",
+            auth.commune_id.as_deref(),
+            serde_json::json!({
+                "device_id": device_id,
+                "user_id": auth.id,
+                "applied": applied,
+                "received": records.len(),
+            }),
+        )?;
+    }
     Ok(results)
 }

@@ -1,0 +1,396 @@
+//! Signed webhooks: an approved report, a difficulty raised and a synced batch reach a subscriber as
+//! HMAC-signed POSTs; a failing receiver gets retries with backoff, then the delivery lands in the
+//! dead-letter list, from which an administrator replays it. Deliveries are rows of an outbox, so a
+//! restarted server still sends them.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::both_backends;
+use crate::helpers::{assert_problem, TestApp};
+use crate::stats::push;
+
+both_backends!(
+    events_reach_subscribers_signed_and_failures_retry_then_wait_for_replay,
+    webhook_subscriptions_are_validated_and_admin_only,
+);
+
+/// What the receiver saw: (headers in lower case, body).
+type Seen = Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>;
+
+/// A tiny HTTP receiver: answers each request with the next status of `script` (then 200 once the
+/// script runs out, unless `fail_forever`) and records what it got.
+struct Receiver {
+    url: String,
+    seen: Seen,
+    script: Arc<Mutex<Vec<u16>>>,
+    fail_forever: Arc<Mutex<bool>>,
+}
+
+async fn receiver() -> Receiver {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let seen: Seen = Arc::default();
+    let script: Arc<Mutex<Vec<u16>>> = Arc::default();
+    let fail_forever = Arc::new(Mutex::new(false));
+    let (s, sc, ff) = (seen.clone(), script.clone(), fail_forever.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let (s, sc, ff) = (s.clone(), sc.clone(), ff.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![];
+                let mut chunk = [0u8; 4096];
+                let (head, body) = loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let head = text[..end].to_owned();
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            let body =
+                                String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).to_string();
+                            break (head, body);
+                        }
+                    }
+                };
+                let headers = head
+                    .lines()
+                    .skip(1)
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                    .collect();
+                s.lock().expect("lock").push((headers, body));
+                let status = {
+                    let mut sc = sc.lock().expect("lock");
+                    if !sc.is_empty() {
+                        sc.remove(0)
+                    } else if *ff.lock().expect("lock") {
+                        503
+                    } else {
+                        200
+                    }
+                };
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                let _ = sock.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    Receiver {
+        url,
+        seen,
+        script,
+        fail_forever,
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {name} header in {headers:?}"))
+}
+
+async fn deliveries(app: &TestApp, token: &str, hook: &str, status: &str) -> Vec<Value> {
+    let res = app
+        .get_authed(
+            &format!("/api/v1/webhooks/{hook}/deliveries?status={status}"),
+            token,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.expect("json");
+    v["items"].as_array().expect("items").clone()
+}
+
+/// Waits (at most 15 s) until `f` holds.
+async fn eventually<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn difficulty(village: &str, title: &str) -> Value {
+    json!({"kind": "difficulty", "op": "create", "id": uuid::Uuid::new_v4().to_string(),
+        "data": {"raised_at": "2026-11-21T00:30:00Z", "village_id": village, "title": title,
+            "description": "Loa thôn không phát được", "service_codes": []}})
+}
+
+async fn subscribe(app: &TestApp, token: &str, spec: Value) -> (String, String) {
+    let res = app
+        .send(Method::POST, "/api/v1/webhooks", Some(token), Some(&spec))
+        .await;
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.expect("json");
+    (
+        created["webhook"]["id"].as_str().expect("id").to_owned(),
+        created["secret"].as_str().expect("secret").to_owned(),
+    )
+}
+
+async fn events_reach_subscribers_signed_and_failures_retry_then_wait_for_replay(app: TestApp) {
+    let rx = receiver().await;
+    let f = app.fixture().await;
+    let token = &f.admin.token;
+    let (hook, secret) = subscribe(
+        &app,
+        token,
+        json!({"name": "IOC", "url": rx.url, "events": ["difficulty.opened", "report.approved"], "commune_id": f.commune}),
+    )
+    .await;
+
+    // The receiver fails twice, then accepts: the third (last) try delivers.
+    rx.script.lock().expect("lock").extend([500, 502]);
+    push(
+        &app,
+        &f.volunteer.token,
+        vec![difficulty(&f.v1, "Loa hỏng")],
+    )
+    .await;
+    eventually("the difficulty.opened delivery", || async {
+        !deliveries(&app, token, &hook, "delivered").await.is_empty()
+    })
+    .await;
+    let done = deliveries(&app, token, &hook, "delivered").await;
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0]["event"], "difficulty.opened");
+    assert_eq!(done[0]["attempts"], 3, "two failures, then success");
+    assert_eq!(done[0]["last_status"], 200);
+    assert_eq!(done[0]["payload"]["data"]["title"], "Loa hỏng");
+
+    // Three requests for the one delivery, each signed: HMAC-SHA256 of "<t>.<body>" with the secret.
+    let seen = rx.seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 3);
+    for (headers, body) in &seen {
+        assert_eq!(
+            header(headers, "x-tungnha-delivery"),
+            done[0]["id"].as_str().expect("id")
+        );
+        assert_eq!(header(headers, "x-tungnha-event"), "difficulty.opened");
+        let sig = header(headers, "x-tungnha-signature");
+        let (t, v1) = sig
+            .strip_prefix("t=")
+            .and_then(|s| s.split_once(",v1="))
+            .expect("t=…,v1=…");
+        let t: i64 = t.parse().expect("timestamp");
+        assert!((chrono::Utc::now().timestamp() - t).abs() < 120);
+        assert_eq!(
+            v1,
+            tungnha::webhooks::signature(&secret, t, body.as_bytes())
+        );
+        assert_ne!(
+            v1,
+            tungnha::webhooks::signature("wrong", t, body.as_bytes())
+        );
+        let payload: Value = serde_json::from_str(body).expect("json body");
+        assert_eq!(payload, done[0]["payload"]);
+        assert_eq!(payload["commune_id"], f.commune.as_str());
+    }
+
+    // A receiver that keeps failing: three tries, then the dead-letter list; nothing is lost.
+    *rx.fail_forever.lock().expect("lock") = true;
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/reports",
+            Some(&f.culture_social.token),
+            Some(&json!({"period": "quarter", "date": "2026-11-20"})),
+        )
+        .await;
+    let report: Value = res.json().await.expect("json");
+    let res = app
+        .send(
+            Method::POST,
+            &format!(
+                "/api/v1/reports/{}/approve",
+                report["id"].as_str().expect("id")
+            ),
+            Some(&f.chairman.token),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    eventually("the report.approved delivery to die", || async {
+        !deliveries(&app, token, &hook, "dead").await.is_empty()
+    })
+    .await;
+    let dead = deliveries(&app, token, &hook, "dead").await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0]["event"], "report.approved");
+    assert_eq!(dead[0]["attempts"], 3);
+    assert_eq!(dead[0]["last_status"], 503);
+    assert_eq!(dead[0]["payload"]["data"]["report_id"], report["id"]);
+    assert_eq!(rx.seen.lock().expect("lock").len(), 6);
+
+    // The receiver is fixed; only an administrator replays; the replayed delivery arrives.
+    *rx.fail_forever.lock().expect("lock") = false;
+    let dead_id = dead[0]["id"].as_str().expect("id").to_owned();
+    let replay = format!("/api/v1/webhooks/{hook}/deliveries/{dead_id}/replay");
+    assert_problem(
+        app.send(Method::POST, &replay, Some(&f.chairman.token), None)
+            .await,
+        403,
+        "role_not_allowed",
+    )
+    .await;
+    assert_eq!(
+        app.send(Method::POST, &replay, Some(token), None)
+            .await
+            .status(),
+        202
+    );
+    eventually("the replayed delivery", || async {
+        deliveries(&app, token, &hook, "delivered")
+            .await
+            .iter()
+            .any(|d| d["id"] == dead_id.as_str())
+    })
+    .await;
+    assert!(deliveries(&app, token, &hook, "dead").await.is_empty());
+
+    // Synced batches: announced to a subscriber of every commune, not to one of another commune.
+    let (all, _) = subscribe(
+        &app,
+        token,
+        json!({"name": "Kho dữ liệu", "url": rx.url, "events": ["records.synced"]}),
+    )
+    .await;
+    let (elsewhere, _) = subscribe(
+        &app,
+        token,
+        json!({"name": "Xã khác", "url": rx.url, "events": ["records.synced"], "commune_id": f.other_commune}),
+    )
+    .await;
+    push(
+        &app,
+        &f.volunteer.token,
+        vec![
+            difficulty(&f.v1, "Thiếu máy"),
+            difficulty(&f.v1, "Thiếu mạng"),
+        ],
+    )
+    .await;
+    eventually("records.synced", || async {
+        !deliveries(&app, token, &all, "delivered").await.is_empty()
+    })
+    .await;
+    let synced = deliveries(&app, token, &all, "delivered").await;
+    assert_eq!(synced.len(), 1);
+    assert_eq!(synced[0]["payload"]["data"]["applied"], 2);
+    assert_eq!(synced[0]["payload"]["data"]["device_id"], "phone");
+    for status in ["pending", "delivered", "dead"] {
+        assert!(deliveries(&app, token, &elsewhere, status).await.is_empty());
+    }
+
+    // An unsubscribed webhook is gone and gets nothing more.
+    assert_eq!(
+        app.send(
+            Method::DELETE,
+            &format!("/api/v1/webhooks/{hook}"),
+            Some(token),
+            None
+        )
+        .await
+        .status(),
+        204
+    );
+    assert_problem(
+        app.get_authed(&format!("/api/v1/webhooks/{hook}/deliveries"), token)
+            .await,
+        404,
+        "webhook_not_found",
+    )
+    .await;
+}
+
+async fn webhook_subscriptions_are_validated_and_admin_only(app: TestApp) {
+    let f = app.fixture().await;
+    let ok = json!({"name": "IOC", "url": "https://ioc.haiphong.gov.vn/hooks/tungnha", "events": ["report.approved"]});
+    assert_problem(
+        app.send(
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(&f.chairman.token),
+            Some(&ok),
+        )
+        .await,
+        403,
+        "role_not_allowed",
+    )
+    .await;
+    for bad in [
+        json!({"name": "IOC", "url": "ftp://example.org/x", "events": ["report.approved"]}),
+        json!({"name": "IOC", "url": "not a url", "events": ["report.approved"]}),
+        json!({"name": "IOC", "url": "https://example.org/x", "events": []}),
+        json!({"name": "IOC", "url": "https://example.org/x", "events": ["household.deleted"]}),
+        json!({"name": "", "url": "https://example.org/x", "events": ["report.approved"]}),
+        json!({"name": "IOC", "url": "https://example.org/x", "events": ["report.approved"], "commune_id": "nowhere"}),
+    ] {
+        assert_problem(
+            app.send(
+                Method::POST,
+                "/api/v1/webhooks",
+                Some(&f.admin.token),
+                Some(&bad),
+            )
+            .await,
+            400,
+            "validation_failed",
+        )
+        .await;
+    }
+    let list: Value = app
+        .get_authed("/api/v1/webhooks", &f.admin.token)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list["items"], json!([]));
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(&f.admin.token),
+            Some(&ok),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let list: Value = app
+        .get_authed("/api/v1/webhooks", &f.admin.token)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list["items"].as_array().expect("items").len(), 1);
+    assert!(list["items"][0].get("secret").is_none());
+}
