@@ -43,6 +43,12 @@ async fn tallies_follow_every_write_and_past_periods_keep_their_figures(app: Tes
     let (now, before) = q4(&app, chair, "adults_vneid_level2").await;
     assert_eq!(nd(&now), (3, Some(5), Some(60.0)));
     assert_eq!(nd(&before), (1, Some(5), Some(20.0)));
+    // Weeks end inside a month: the week of 5 October counts Đức (30 September), Bình (1 October)
+    // and Giang (5 October); the week before ends on 5 October, before Giang.
+    let week = figures(&app, chair, "period=week&date=2026-10-07").await;
+    let vneid = item(&week, "adults_vneid_level2");
+    assert_eq!(nd(&vneid["current"]), (3, Some(5), Some(60.0)));
+    assert_eq!(nd(&vneid["previous"]), (2, Some(5), Some(40.0)));
 
     // Phúc (1970) is deleted today, inside Q4: gone from Q4, still an adult of Q3.
     let phuc = &c.h2.1[1];

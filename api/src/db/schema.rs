@@ -115,12 +115,13 @@ diesel::table! {
 }
 
 diesel::table! {
-    adoption_tallies (commune_id, service_code, village_id, birth_year, status) {
+    adoption_tallies (commune_id, service_code, village_id, birth_year, status, status_month) {
         commune_id -> Text,
         service_code -> Text,
         village_id -> Text,
         birth_year -> Integer,
         status -> Text,
+        status_month -> Date,
         subjects -> Integer,
     }
 }

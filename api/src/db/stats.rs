@@ -165,9 +165,10 @@ pub fn living_subjects(
 const COUNTED_STATUSES: [&str; 2] = ["done", "not_applicable"];
 
 /// Subjects living at a period's end whose ledger said `done` or `not_applicable` for `service`
-/// before `end_day`, per village, birth year (as in [`living_subjects`]) and status. `n` may be
-/// negative in a row: the tallies hold today's ledger, and entries set since the period's end are
-/// taken back out.
+/// before `end_day`, per village, birth year (as in [`living_subjects`]) and status. The tallies give
+/// the living subjects' entries by the month they were set in, so whole months before `end_day` come
+/// from them; the days of a partial last month (weeks) and the subjects deleted since the end come
+/// from the rows, and both are few.
 pub fn ledger_at(
     conn: &mut DbConnection,
     commune_id: &str,
@@ -176,10 +177,13 @@ pub fn ledger_at(
     end_day: NaiveDate,
     end: NaiveDateTime,
 ) -> QueryResult<Vec<(String, i32, String, i64)>> {
+    use chrono::Datelike;
+    let month = end_day.with_day(1).unwrap_or(end_day);
     let mut rows: Vec<(String, i32, String, i64)> = adoption_tallies::table
         .filter(adoption_tallies::commune_id.eq(commune_id))
         .filter(adoption_tallies::service_code.eq(service))
         .filter(adoption_tallies::status.eq_any(COUNTED_STATUSES))
+        .filter(adoption_tallies::status_month.lt(month))
         .filter(adoption_tallies::subjects.ne(0))
         .select((
             adoption_tallies::village_id,
@@ -197,16 +201,12 @@ pub fn ledger_at(
             .filter(adoptions::service_code.eq(service))
             .filter(adoptions::status.eq_any(COUNTED_STATUSES))
     };
+    let partial = month < end_day;
     if person {
-        let living = || {
-            adoptions::table
-                .inner_join(residents::table.on(residents::id.eq(adoptions::subject_id)))
-        };
+        let by_resident =
+            || counted().inner_join(residents::table.on(residents::id.eq(adoptions::subject_id)));
         // Deleted since the end: not in today's tallies, but in the period's figures.
-        let gone: Vec<(String, Option<i32>, String, i64)> = living()
-            .filter(adoptions::commune_id.eq(commune_id))
-            .filter(adoptions::service_code.eq(service))
-            .filter(adoptions::status.eq_any(COUNTED_STATUSES))
+        let mut extra: Vec<(String, Option<i32>, String, i64)> = by_resident()
             .filter(residents::deleted_at.ge(end))
             .filter(adoptions::status_on.lt(end_day))
             .group_by((
@@ -221,49 +221,52 @@ pub fn ledger_at(
                 count_star(),
             ))
             .load(conn)?;
+        if partial {
+            extra.extend(
+                by_resident()
+                    .filter(residents::deleted_at.is_null())
+                    .filter(adoptions::status_on.ge(month))
+                    .filter(adoptions::status_on.lt(end_day))
+                    .group_by((
+                        residents::village_id,
+                        residents::birth_year,
+                        adoptions::status,
+                    ))
+                    .select((
+                        residents::village_id,
+                        residents::birth_year,
+                        adoptions::status,
+                        count_star(),
+                    ))
+                    .load::<(String, Option<i32>, String, i64)>(conn)?,
+            );
+        }
         rows.extend(
-            gone.into_iter()
+            extra
+                .into_iter()
                 .map(|(v, b, st, n)| (v, b.unwrap_or(0), st, n)),
         );
-        // Set since the end: in today's tallies, not yet in the period's.
-        let recent: Vec<(String, Option<i32>, String, i64)> = counted()
-            .inner_join(residents::table.on(residents::id.eq(adoptions::subject_id)))
-            .filter(residents::deleted_at.is_null())
-            .filter(adoptions::status_on.ge(end_day))
-            .group_by((
-                residents::village_id,
-                residents::birth_year,
-                adoptions::status,
-            ))
-            .select((
-                residents::village_id,
-                residents::birth_year,
-                adoptions::status,
-                count_star(),
-            ))
-            .load(conn)?;
-        rows.extend(
-            recent
-                .into_iter()
-                .map(|(v, b, st, n)| (v, b.unwrap_or(0), st, -n)),
-        );
     } else {
-        let gone: Vec<(String, String, i64)> = counted()
-            .inner_join(households::table.on(households::id.eq(adoptions::subject_id)))
+        let by_household =
+            || counted().inner_join(households::table.on(households::id.eq(adoptions::subject_id)));
+        let mut extra: Vec<(String, String, i64)> = by_household()
             .filter(households::deleted_at.ge(end))
             .filter(adoptions::status_on.lt(end_day))
             .group_by((households::village_id, adoptions::status))
             .select((households::village_id, adoptions::status, count_star()))
             .load(conn)?;
-        rows.extend(gone.into_iter().map(|(v, st, n)| (v, 0, st, n)));
-        let recent: Vec<(String, String, i64)> = counted()
-            .inner_join(households::table.on(households::id.eq(adoptions::subject_id)))
-            .filter(households::deleted_at.is_null())
-            .filter(adoptions::status_on.ge(end_day))
-            .group_by((households::village_id, adoptions::status))
-            .select((households::village_id, adoptions::status, count_star()))
-            .load(conn)?;
-        rows.extend(recent.into_iter().map(|(v, st, n)| (v, 0, st, -n)));
+        if partial {
+            extra.extend(
+                by_household()
+                    .filter(households::deleted_at.is_null())
+                    .filter(adoptions::status_on.ge(month))
+                    .filter(adoptions::status_on.lt(end_day))
+                    .group_by((households::village_id, adoptions::status))
+                    .select((households::village_id, adoptions::status, count_star()))
+                    .load::<(String, String, i64)>(conn)?,
+            );
+        }
+        rows.extend(extra.into_iter().map(|(v, st, n)| (v, 0, st, n)));
     }
     Ok(rows)
 }
@@ -539,24 +542,23 @@ pub fn visit_activity(
         .filter(visit_tallies::grain.eq(grain))
         .filter(visit_tallies::period_start.eq(period_start))
         .filter(visit_tallies::records.gt(0))
-        .select(visit_tallies::house_visits)
+        .select((count_star(), diesel::dsl::sum(visit_tallies::house_visits)))
         .into_boxed();
     if let Some(v) = villages {
         q = q.filter(visit_tallies::village_id.eq_any(v.to_vec()));
     }
-    let households: Vec<i32> = q.load(conn)?;
-    let visits = households.iter().map(|&n| i64::from(n)).sum();
-    let reached = households.len() as i64;
+    let (reached, visits): (i64, Option<i64>) = q.get_result(conn)?;
+    let visits = visits.unwrap_or(0);
     let mut q = item_tallies::table
         .filter(item_tallies::commune_id.eq(commune_id))
         .filter(item_tallies::grain.eq(grain))
         .filter(item_tallies::period_start.eq(period_start))
-        .select(item_tallies::items)
+        .select(diesel::dsl::sum(item_tallies::items))
         .into_boxed();
     if let Some(v) = villages {
         q = q.filter(item_tallies::village_id.eq_any(v.to_vec()));
     }
-    let items: i64 = q.load::<i32>(conn)?.into_iter().map(i64::from).sum();
+    let items: i64 = q.get_result::<Option<i64>>(conn)?.unwrap_or(0);
     Ok((visits, reached, items))
 }
 

@@ -67,13 +67,14 @@ const TALLIES: [Tally; 6] = [
     },
     Tally {
         table: "adoption_tallies",
-        columns: "commune_id, service_code, village_id, birth_year, status, subjects",
+        columns: "commune_id, service_code, village_id, birth_year, status, status_month, subjects",
         nonzero: "subjects <> 0",
         from_rows: "SELECT s.commune_id, a.service_code, s.village_id, s.birth_year, a.status, \
-            count(*) \
-            FROM adoptions a JOIN adoption_subjects s ON s.subject_id = a.subject_id \
+            a.status_month, count(*) \
+            FROM adoption_rows a JOIN adoption_subjects s ON s.subject_id = a.subject_id \
             WHERE s.deleted_at IS NULL \
-            GROUP BY s.commune_id, a.service_code, s.village_id, s.birth_year, a.status",
+            GROUP BY s.commune_id, a.service_code, s.village_id, s.birth_year, a.status, \
+            a.status_month",
     },
 ];
 

@@ -13,6 +13,7 @@ DROP FUNCTION assistance_items_tally();
 DROP TRIGGER assistance_records_tally ON assistance_records;
 DROP FUNCTION assistance_records_tally();
 DROP VIEW adoption_subjects;
+DROP VIEW adoption_rows;
 DROP INDEX adoptions_service_on_idx;
 DROP INDEX households_deleted_idx;
 DROP INDEX residents_deleted_idx;

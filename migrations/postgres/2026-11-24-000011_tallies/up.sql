@@ -73,17 +73,24 @@ CREATE TABLE household_tallies (
     PRIMARY KEY (commune_id, village_id)
 );
 
--- Ledger rows of subjects not deleted, per service, village, birth year (0: unknown or a household)
--- and status.
+-- Ledger rows of subjects not deleted, per service, village, birth year (0: unknown or a household),
+-- status and the month the status was set in (so a period ending on a month boundary sums whole
+-- months; a week adds the few entries of its last, partial month from the rows).
 CREATE TABLE adoption_tallies (
     commune_id TEXT NOT NULL,
     service_code TEXT NOT NULL,
     village_id TEXT NOT NULL,
     birth_year INTEGER NOT NULL,
     status TEXT NOT NULL,
+    status_month DATE NOT NULL,
     subjects INTEGER NOT NULL,
-    PRIMARY KEY (commune_id, service_code, village_id, birth_year, status)
+    PRIMARY KEY (commune_id, service_code, village_id, birth_year, status, status_month)
 );
+
+-- Ledger rows with the month their status was set in.
+CREATE VIEW adoption_rows AS
+SELECT subject_id, service_code, status, status_on, date_trunc('month', status_on)::date AS status_month
+FROM adoptions;
 
 -- The rows a past period corrects for: residents deleted since, ledger entries set since.
 CREATE INDEX residents_deleted_idx ON residents (commune_id, deleted_at);
@@ -171,10 +178,10 @@ BEGIN
         VALUES (commune, village, sign)
         ON CONFLICT (commune_id, village_id) DO UPDATE SET households = t.households + EXCLUDED.households;
     END IF;
-    INSERT INTO adoption_tallies AS t (commune_id, service_code, village_id, birth_year, status, subjects)
-    SELECT commune, a.service_code, village, born, a.status, sign
-    FROM adoptions a WHERE a.subject_id = subject
-    ON CONFLICT (commune_id, service_code, village_id, birth_year, status) DO UPDATE
+    INSERT INTO adoption_tallies AS t (commune_id, service_code, village_id, birth_year, status, status_month, subjects)
+    SELECT commune, a.service_code, village, born, a.status, a.status_month, sign
+    FROM adoption_rows a WHERE a.subject_id = subject
+    ON CONFLICT (commune_id, service_code, village_id, birth_year, status, status_month) DO UPDATE
     SET subjects = t.subjects + EXCLUDED.subjects;
 END $$;
 
@@ -220,17 +227,19 @@ EXECUTE FUNCTION households_tally();
 CREATE FUNCTION adoptions_tally() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        INSERT INTO adoption_tallies AS t (commune_id, service_code, village_id, birth_year, status, subjects)
-        SELECT s.commune_id, OLD.service_code, s.village_id, s.birth_year, OLD.status, -1
+        INSERT INTO adoption_tallies AS t (commune_id, service_code, village_id, birth_year, status, status_month, subjects)
+        SELECT s.commune_id, OLD.service_code, s.village_id, s.birth_year, OLD.status,
+               date_trunc('month', OLD.status_on)::date, -1
         FROM adoption_subjects s WHERE s.subject_id = OLD.subject_id AND s.deleted_at IS NULL
-        ON CONFLICT (commune_id, service_code, village_id, birth_year, status) DO UPDATE
+        ON CONFLICT (commune_id, service_code, village_id, birth_year, status, status_month) DO UPDATE
         SET subjects = t.subjects + EXCLUDED.subjects;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO adoption_tallies AS t (commune_id, service_code, village_id, birth_year, status, subjects)
-        SELECT s.commune_id, NEW.service_code, s.village_id, s.birth_year, NEW.status, 1
+        INSERT INTO adoption_tallies AS t (commune_id, service_code, village_id, birth_year, status, status_month, subjects)
+        SELECT s.commune_id, NEW.service_code, s.village_id, s.birth_year, NEW.status,
+               date_trunc('month', NEW.status_on)::date, 1
         FROM adoption_subjects s WHERE s.subject_id = NEW.subject_id AND s.deleted_at IS NULL
-        ON CONFLICT (commune_id, service_code, village_id, birth_year, status) DO UPDATE
+        ON CONFLICT (commune_id, service_code, village_id, birth_year, status, status_month) DO UPDATE
         SET subjects = t.subjects + EXCLUDED.subjects;
     END IF;
     RETURN NULL;
@@ -238,7 +247,8 @@ END $$;
 
 CREATE TRIGGER adoptions_tally_insert_delete AFTER INSERT OR DELETE ON adoptions
 FOR EACH ROW EXECUTE FUNCTION adoptions_tally();
-CREATE TRIGGER adoptions_tally_update AFTER UPDATE OF status, service_code, subject_id ON adoptions
+CREATE TRIGGER adoptions_tally_update AFTER UPDATE OF status, status_on, service_code, subject_id ON adoptions
 FOR EACH ROW
-WHEN (OLD.status <> NEW.status OR OLD.service_code <> NEW.service_code OR OLD.subject_id <> NEW.subject_id)
+WHEN (OLD.status <> NEW.status OR OLD.service_code <> NEW.service_code OR OLD.subject_id <> NEW.subject_id
+      OR date_trunc('month', OLD.status_on) <> date_trunc('month', NEW.status_on))
 EXECUTE FUNCTION adoptions_tally();

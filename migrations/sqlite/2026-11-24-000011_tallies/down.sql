@@ -11,6 +11,7 @@ DROP TRIGGER assistance_records_tally_supersede;
 DROP TRIGGER assistance_items_tally_insert;
 DROP TRIGGER assistance_records_tally_insert;
 DROP VIEW adoption_subjects;
+DROP VIEW adoption_rows;
 DROP INDEX adoptions_service_on_idx;
 DROP INDEX households_deleted_idx;
 DROP INDEX residents_deleted_idx;

@@ -76,17 +76,24 @@ CREATE TABLE household_tallies (
     PRIMARY KEY (commune_id, village_id)
 ) WITHOUT ROWID;
 
--- Ledger rows of subjects not deleted, per service, village, birth year (0: unknown or a household)
--- and status.
+-- Ledger rows of subjects not deleted, per service, village, birth year (0: unknown or a household),
+-- status and the month the status was set in (so a period ending on a month boundary sums whole
+-- months; a week adds the few entries of its last, partial month from the rows).
 CREATE TABLE adoption_tallies (
     commune_id TEXT NOT NULL,
     service_code TEXT NOT NULL,
     village_id TEXT NOT NULL,
     birth_year INTEGER NOT NULL,
     status TEXT NOT NULL,
+    status_month DATE NOT NULL,
     subjects INTEGER NOT NULL,
-    PRIMARY KEY (commune_id, service_code, village_id, birth_year, status)
+    PRIMARY KEY (commune_id, service_code, village_id, birth_year, status, status_month)
 ) WITHOUT ROWID;
+
+-- Ledger rows with the month their status was set in.
+CREATE VIEW adoption_rows AS
+SELECT subject_id, service_code, status, status_on, date(status_on, 'start of month') AS status_month
+FROM adoptions;
 
 -- The rows a past period corrects for: residents deleted since, ledger entries set since.
 CREATE INDEX residents_deleted_idx ON residents (commune_id, deleted_at);
@@ -173,11 +180,12 @@ BEGIN
     UPDATE adoption_tallies SET subjects = subjects - 1
     WHERE OLD.deleted_at IS NULL AND commune_id = OLD.commune_id AND village_id = OLD.village_id
       AND birth_year = coalesce(OLD.birth_year, 0)
-      AND (service_code, status) IN (SELECT service_code, status FROM adoptions WHERE subject_id = OLD.id);
-    INSERT INTO adoption_tallies (commune_id, service_code, village_id, birth_year, status, subjects)
-    SELECT NEW.commune_id, service_code, NEW.village_id, coalesce(NEW.birth_year, 0), status, 1
-    FROM adoptions WHERE subject_id = NEW.id AND NEW.deleted_at IS NULL
-    ON CONFLICT (commune_id, service_code, village_id, birth_year, status) DO UPDATE
+      AND (service_code, status, status_month) IN (
+          SELECT service_code, status, status_month FROM adoption_rows WHERE subject_id = OLD.id);
+    INSERT INTO adoption_tallies (commune_id, service_code, village_id, birth_year, status, status_month, subjects)
+    SELECT NEW.commune_id, service_code, NEW.village_id, coalesce(NEW.birth_year, 0), status, status_month, 1
+    FROM adoption_rows WHERE subject_id = NEW.id AND NEW.deleted_at IS NULL
+    ON CONFLICT (commune_id, service_code, village_id, birth_year, status, status_month) DO UPDATE
     SET subjects = subjects + excluded.subjects;
 END;
 
@@ -209,11 +217,12 @@ BEGIN
     UPDATE adoption_tallies SET subjects = subjects - 1
     WHERE OLD.deleted_at IS NULL AND commune_id = OLD.commune_id AND village_id = OLD.village_id
       AND birth_year = 0
-      AND (service_code, status) IN (SELECT service_code, status FROM adoptions WHERE subject_id = OLD.id);
-    INSERT INTO adoption_tallies (commune_id, service_code, village_id, birth_year, status, subjects)
-    SELECT NEW.commune_id, service_code, NEW.village_id, 0, status, 1
-    FROM adoptions WHERE subject_id = NEW.id AND NEW.deleted_at IS NULL
-    ON CONFLICT (commune_id, service_code, village_id, birth_year, status) DO UPDATE
+      AND (service_code, status, status_month) IN (
+          SELECT service_code, status, status_month FROM adoption_rows WHERE subject_id = OLD.id);
+    INSERT INTO adoption_tallies (commune_id, service_code, village_id, birth_year, status, status_month, subjects)
+    SELECT NEW.commune_id, service_code, NEW.village_id, 0, status, status_month, 1
+    FROM adoption_rows WHERE subject_id = NEW.id AND NEW.deleted_at IS NULL
+    ON CONFLICT (commune_id, service_code, village_id, birth_year, status, status_month) DO UPDATE
     SET subjects = subjects + excluded.subjects;
 END;
 
@@ -226,25 +235,29 @@ END;
 
 CREATE TRIGGER adoptions_tally_insert AFTER INSERT ON adoptions
 BEGIN
-    INSERT INTO adoption_tallies (commune_id, service_code, village_id, birth_year, status, subjects)
-    SELECT commune_id, NEW.service_code, village_id, birth_year, NEW.status, 1
+    INSERT INTO adoption_tallies (commune_id, service_code, village_id, birth_year, status, status_month, subjects)
+    SELECT commune_id, NEW.service_code, village_id, birth_year, NEW.status,
+           date(NEW.status_on, 'start of month'), 1
     FROM adoption_subjects WHERE subject_id = NEW.subject_id AND deleted_at IS NULL
-    ON CONFLICT (commune_id, service_code, village_id, birth_year, status) DO UPDATE
+    ON CONFLICT (commune_id, service_code, village_id, birth_year, status, status_month) DO UPDATE
     SET subjects = subjects + excluded.subjects;
 END;
 
-CREATE TRIGGER adoptions_tally_update AFTER UPDATE OF status, service_code, subject_id ON adoptions
+CREATE TRIGGER adoptions_tally_update AFTER UPDATE OF status, status_on, service_code, subject_id ON adoptions
 WHEN OLD.status <> NEW.status OR OLD.service_code <> NEW.service_code OR OLD.subject_id <> NEW.subject_id
+  OR date(OLD.status_on, 'start of month') <> date(NEW.status_on, 'start of month')
 BEGIN
     UPDATE adoption_tallies SET subjects = subjects - 1
     WHERE service_code = OLD.service_code AND status = OLD.status
+      AND status_month = date(OLD.status_on, 'start of month')
       AND (commune_id, village_id, birth_year) IN (
           SELECT commune_id, village_id, birth_year FROM adoption_subjects
           WHERE subject_id = OLD.subject_id AND deleted_at IS NULL);
-    INSERT INTO adoption_tallies (commune_id, service_code, village_id, birth_year, status, subjects)
-    SELECT commune_id, NEW.service_code, village_id, birth_year, NEW.status, 1
+    INSERT INTO adoption_tallies (commune_id, service_code, village_id, birth_year, status, status_month, subjects)
+    SELECT commune_id, NEW.service_code, village_id, birth_year, NEW.status,
+           date(NEW.status_on, 'start of month'), 1
     FROM adoption_subjects WHERE subject_id = NEW.subject_id AND deleted_at IS NULL
-    ON CONFLICT (commune_id, service_code, village_id, birth_year, status) DO UPDATE
+    ON CONFLICT (commune_id, service_code, village_id, birth_year, status, status_month) DO UPDATE
     SET subjects = subjects + excluded.subjects;
 END;
 
@@ -252,6 +265,7 @@ CREATE TRIGGER adoptions_tally_delete AFTER DELETE ON adoptions
 BEGIN
     UPDATE adoption_tallies SET subjects = subjects - 1
     WHERE service_code = OLD.service_code AND status = OLD.status
+      AND status_month = date(OLD.status_on, 'start of month')
       AND (commune_id, village_id, birth_year) IN (
           SELECT commune_id, village_id, birth_year FROM adoption_subjects
           WHERE subject_id = OLD.subject_id AND deleted_at IS NULL);
