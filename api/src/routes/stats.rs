@@ -565,10 +565,11 @@ pub async fn indicator_figures(
         let own_department = auth.department.map(|d| d.as_str());
         indicators.sort_by_key(|i| (Some(i.department.as_str()) != own_department, i.sort_order));
         let mut items = vec![];
+        let mut shared = stats::Shared::default();
         for indicator in indicators {
             let counted = indicator.kind != "assisted";
-            let now = stats::per_village(conn, &indicator, &commune, &period)?;
-            let before = stats::per_village(conn, &indicator, &commune, &previous)?;
+            let now = stats::per_village(conn, &mut shared, &indicator, &commune, &period)?;
+            let before = stats::per_village(conn, &mut shared, &indicator, &commune, &previous)?;
             let current = total(&now, &villages, counted);
             let prior = total(&before, &villages, counted);
             let groups = match group_by {

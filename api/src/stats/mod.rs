@@ -77,10 +77,39 @@ fn eligibility(indicator: &Indicator, period: &Period, born: i32) -> Eligibility
     }
 }
 
+/// What several indicators of one request share: the subjects living at a period's end (the same
+/// for every person-level or household-level indicator of that period).
+#[derive(Default)]
+pub struct Shared {
+    living: HashMap<(bool, chrono::NaiveDateTime), Living>,
+}
+
+/// `(village, birth year or 0, subjects)` rows of [`q::living_subjects`].
+type Living = Vec<(String, i32, i64)>;
+
+impl Shared {
+    fn living(
+        &mut self,
+        conn: &mut DbConnection,
+        commune_id: &str,
+        person: bool,
+        end: chrono::NaiveDateTime,
+    ) -> QueryResult<Living> {
+        if let Some(rows) = self.living.get(&(person, end)) {
+            return Ok(rows.clone());
+        }
+        let rows = q::living_subjects(conn, commune_id, person, end)?;
+        self.living.insert((person, end), rows.clone());
+        Ok(rows)
+    }
+}
+
 /// The indicator for every village of `commune_id` over `period`, keyed by village id. Read from the
-/// tallies (db/tallies.rs), so the cost does not grow with the number of records.
+/// tallies (db/tallies.rs), so the cost does not grow with the number of records. `shared` carries
+/// what the indicators of one request have in common (one per commune).
 pub fn per_village(
     conn: &mut DbConnection,
+    shared: &mut Shared,
     indicator: &Indicator,
     commune_id: &str,
     period: &Period,
@@ -92,9 +121,7 @@ pub fn per_village(
     match indicator.kind.as_str() {
         "adoption" => {
             let person = indicator.level == "person";
-            for (village, born, n) in
-                q::living_subjects(conn, commune_id, person, period.end_utc())?
-            {
+            for (village, born, n) in shared.living(conn, commune_id, person, period.end_utc())? {
                 let f = slot(&mut out, &village, true);
                 match eligibility(indicator, period, born) {
                     Eligibility::In => f.denominator = Some(f.denominator.unwrap_or(0) + n),
@@ -123,7 +150,7 @@ pub fn per_village(
             }
         }
         "visited" => {
-            for (village, _, n) in q::living_subjects(conn, commune_id, false, period.end_utc())? {
+            for (village, _, n) in shared.living(conn, commune_id, false, period.end_utc())? {
                 let f = slot(&mut out, &village, true);
                 f.denominator = Some(f.denominator.unwrap_or(0) + n);
             }

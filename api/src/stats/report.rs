@@ -93,10 +93,11 @@ pub fn compute(
     let villages = crate::db::registry::villages_of_commune(conn, commune_id)?;
     let previous = period.previous();
     let mut indicators = vec![];
+    let mut shared = super::Shared::default();
     for indicator in q::list_indicators(conn, false)? {
         let counted = indicator.kind != "assisted";
-        let now = per_village(conn, &indicator, commune_id, period)?;
-        let before = per_village(conn, &indicator, commune_id, &previous)?;
+        let now = per_village(conn, &mut shared, &indicator, commune_id, period)?;
+        let before = per_village(conn, &mut shared, &indicator, commune_id, &previous)?;
         let sum = |m: &std::collections::BTreeMap<String, Figure>| {
             let mut t = Figure {
                 denominator: counted.then_some(0),
