@@ -52,7 +52,7 @@ async fn keys_read_what_their_scopes_open_in_their_commune_and_every_use_is_audi
             .select((k::key_hash, k::prefix))
             .first(&mut conn)
             .expect("row");
-        assert_eq!(hash, tungnha::auth::api_key::hash(&key));
+        assert_eq!(hash, tungnha::auth::session::hash_token(&key));
         assert_ne!(hash, key);
         assert_eq!(prefix.len(), 8);
     }

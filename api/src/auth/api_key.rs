@@ -4,14 +4,12 @@
 //! the city's read-only view: figures, approved reports and published guides, never personal data.
 //! Every use is counted against the key's per-minute limit and written to the audit log.
 
-use actix_web::http::Method;
-use sha2::{Digest, Sha256};
-
 use super::AuthUser;
 use crate::db;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::startup::AppState;
+use actix_web::http::Method;
 
 /// What a key may be granted, with what each opens.
 pub const SCOPES: [(&str, &[&str]); 2] = [
@@ -31,15 +29,6 @@ pub const SCOPES: [(&str, &[&str]); 2] = [
 ];
 
 pub const PREFIX: &str = "tn_";
-
-/// The SHA-256 of a key, hex: what the database holds. Keys carry 256 random bits, so a fast hash is
-/// enough (nothing to brute-force).
-pub fn hash(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// The scope a request needs, if a key may make it at all.
 pub fn scope_for(method: &Method, path: &str) -> Option<&'static str> {
@@ -69,7 +58,8 @@ pub async fn authenticate(
     path: String,
     client: Option<String>,
 ) -> Result<AuthUser, ApiError> {
-    let digest = hash(key);
+    // Keys carry 256 random bits: a plain SHA-256, as for refresh tokens, is enough.
+    let digest = super::session::hash_token(key);
     let wanted = scope_for(&method, &path);
     let grant = db::run(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
@@ -163,7 +153,7 @@ mod tests {
     #[test]
     fn the_hash_is_sha256_hex() {
         assert_eq!(
-            hash("abc"),
+            crate::auth::session::hash_token("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }

@@ -162,7 +162,7 @@ pub async fn create_api_key(
             id: db::new_id(),
             name,
             prefix: key.chars().take(8).collect(),
-            key_hash: api_key::hash(&key),
+            key_hash: crate::auth::session::hash_token(&key),
             scopes: scopes.join(" "),
             commune_id: b.commune_id.clone(),
             rate_per_minute: rate,

@@ -422,13 +422,23 @@ pub async fn report_xlsx(
 fn xlsx_file(r: &Report) -> Result<HttpResponse, ApiError> {
     let bytes = report::xlsx(&content(r)?, r.status == "approved")
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("report xlsx: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    Ok(download(
+        r,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xlsx",
+        bytes,
+    ))
+}
+
+/// A report file as a download named after its period.
+fn download(r: &Report, content_type: &str, ext: &str, bytes: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{}\"", file_name(r, "xlsx")),
+            format!("attachment; filename=\"{}\"", file_name(r, ext)),
         ))
-        .body(bytes))
+        .body(bytes)
 }
 
 /// The report as an A4 PDF laid out like an administrative report, with the fonts embedded.
@@ -458,13 +468,7 @@ async fn pdf_file(r: &Report) -> Result<HttpResponse, ApiError> {
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("report pdf: {e}")))?
         .map_err(ApiError::Internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/pdf")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{}\"", file_name(r, "pdf")),
-        ))
-        .body(bytes))
+    Ok(download(r, "application/pdf", "pdf", bytes))
 }
 
 /// The report as a printable A4 page (print it, or save it as PDF from the browser).

@@ -147,7 +147,7 @@ pub fn compute(
     })
 }
 
-fn percent_text(p: Option<f64>) -> String {
+pub(super) fn percent_text(p: Option<f64>) -> String {
     p.map(|p| format!("{p:.1}%").replace('.', ","))
         .unwrap_or_else(|| "—".into())
 }

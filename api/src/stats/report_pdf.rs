@@ -17,7 +17,7 @@ use krilla::Document;
 use skrifa::instance::{LocationRef, Size};
 use skrifa::{FontRef, MetadataProvider};
 
-use super::report::ReportContent;
+use super::report::{percent_text as percent, ReportContent};
 
 const REGULAR: &[u8] = include_bytes!("../../assets/fonts/LiberationSerif-Regular.ttf");
 const BOLD: &[u8] = include_bytes!("../../assets/fonts/LiberationSerif-Bold.ttf");
@@ -366,11 +366,6 @@ fn number(n: i64) -> String {
     } else {
         out
     }
-}
-
-fn percent(p: Option<f64>) -> String {
-    p.map(|p| format!("{p:.1}%").replace('.', ","))
-        .unwrap_or_else(|| "—".into())
 }
 
 /// Lays the report out on A4 pages.
