@@ -1,19 +1,20 @@
 # Từng Nhà — the two commands a new machine needs:
 #   make run    installs what is missing, builds the web app and the server, serves on 127.0.0.1:8080
 #   make test   checks formatting and lints, runs the Rust tests (SQLite, and PostgreSQL when
-#               TEST_DATABASE_URL is set), the web app's unit tests and the offline test in Chromium
+#               TEST_DATABASE_URL is set), fuzzes the API against its OpenAPI contract
+#               (Schemathesis), the web app's unit tests and the offline test in Chromium
 SHELL := /bin/bash
 CARGO ?= cargo
 NPM ?= npm
 
-.PHONY: run test deps pwa pwa-deps rust-checks rust-test pwa-test e2e openapi chromium clean bench
+.PHONY: run test deps pwa pwa-deps rust-checks rust-test api-fuzz pwa-test e2e openapi chromium clean bench
 
 run: deps pwa
 	$(CARGO) build --release --locked
 	./target/release/tungnha seed-demo --if-empty
 	./target/release/tungnha serve
 
-test: deps pwa-deps chromium rust-checks rust-test pwa-test e2e
+test: deps pwa-deps chromium rust-checks rust-test api-fuzz pwa-test e2e
 
 # System packages the build needs (pq-sys builds libpq with TLS: pkg-config and OpenSSL headers).
 deps:
@@ -42,6 +43,12 @@ rust-test:
 
 pwa-test: pwa-deps
 	cd pwa && $(NPM) run check && $(NPM) test && $(NPM) run build
+
+# Schemathesis against the live server on SQLite, as every role, with a bounded example count
+# (FUZZ_EXAMPLES, FUZZ_SEED): 0 server errors and 0 answers outside the contract.
+api-fuzz:
+	$(CARGO) build --locked
+	bash scripts/fuzz-api.sh
 
 # The offline test starts the debug server built by `cargo test` against a throw-away SQLite file.
 e2e: pwa

@@ -14,7 +14,14 @@ use utoipa_actix_web::AppExt;
                        (RFC 9457) with a stable `code`.",
         license(name = "MIT")
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    components(schemas(
+        crate::error::Problem,
+        crate::error::FieldError,
+        // Query enums named by `$ref` from parameters, which utoipa does not collect itself.
+        crate::routes::exports::ExportFormat,
+        crate::routes::reports::ReportFormat,
+        crate::routes::stats::GroupBy,
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "health", description = "Liveness and readiness"),
@@ -49,7 +56,10 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
-                    .description(Some("Access token from POST /api/v1/auth/login"))
+                    .description(Some(
+                        "Access token from POST /api/v1/auth/login, or an integration's API key \
+                         (`tn_…`, created by an administrator with POST /api/v1/api-keys)",
+                    ))
                     .build(),
             ),
         );
@@ -64,7 +74,95 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         .configure(crate::routes::health::configure)
         .service(utoipa_actix_web::scope("/api/v1").configure(crate::routes::configure_api))
         .split_for_parts();
+    let mut api = api;
+    StandardProblems.modify(&mut api);
     api
+}
+
+/// The problem responses every operation of a kind can give, added where a handler did not document
+/// them: the extractors answer 400 for a bad query string, 400/413/415 for a bad JSON body and 404 for
+/// a malformed path id; the bearer check answers 401; an API key over its rate answers 429.
+struct StandardProblems;
+
+impl Modify for StandardProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{Operation, ParameterIn};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let problem = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/problem+json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        let add = |op: &mut Operation, status: &str, description: &str| {
+            op.responses
+                .responses
+                .entry(status.to_owned())
+                .or_insert_with(|| problem(description));
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [
+                (false, &mut item.get),
+                (true, &mut item.post),
+                (true, &mut item.put),
+                (true, &mut item.patch),
+                (false, &mut item.delete),
+            ];
+            for (writes, op) in ops {
+                let Some(op) = op.as_mut() else { continue };
+                let query: Vec<String> = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .filter_map(|p| match p {
+                        RefOr::T(p) if p.parameter_in == ParameterIn::Query => Some(p.name.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                if !query.is_empty() {
+                    add(op, "400", "Invalid query string");
+                }
+                if path.contains('{') {
+                    add(op, "404", "No such object");
+                }
+                if query.iter().any(|q| q == "commune_id") {
+                    add(op, "404", "No such commune in the caller's scope");
+                }
+                let json_body = op.request_body.as_ref().is_some_and(|b| match b {
+                    RefOr::T(b) => b.content.contains_key("application/json"),
+                    RefOr::Ref(_) => false,
+                });
+                if json_body {
+                    add(
+                        op,
+                        "400",
+                        "The body is not valid JSON or lacks required fields",
+                    );
+                    add(op, "413", "The body is larger than the limit");
+                    add(op, "415", "The body must be sent as application/json");
+                }
+                if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    add(
+                        op,
+                        "401",
+                        "Not signed in, or the token is expired or revoked",
+                    );
+                    let key_may_call =
+                        crate::auth::api_key::scope_for(&actix_web::http::Method::GET, path);
+                    if !writes && key_may_call.is_some() {
+                        add(op, "429", "The API key is over its rate per minute");
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The spec as the pretty JSON committed at `openapi/openapi.json`.

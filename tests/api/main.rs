@@ -9,6 +9,7 @@ mod cli;
 mod emulation;
 mod errors;
 mod exports;
+mod feed;
 mod health;
 mod imports;
 mod materials;

@@ -12,7 +12,7 @@ use crate::startup::AppState;
 use actix_web::http::Method;
 
 /// What a key may be granted, with what each opens.
-pub const SCOPES: [(&str, &[&str]); 2] = [
+pub const SCOPES: [(&str, &[&str]); 3] = [
     (
         "stats:read",
         &[
@@ -26,6 +26,8 @@ pub const SCOPES: [(&str, &[&str]); 2] = [
         "materials:read",
         &["/api/v1/materials", "/api/v1/attachments/"],
     ),
+    // The change feed only: a key reads as city oversight, without personal data.
+    ("exports:read", &["/api/v1/exports/changes"]),
 ];
 
 pub const PREFIX: &str = "tn_";

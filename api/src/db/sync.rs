@@ -541,12 +541,14 @@ pub enum PullScope {
     },
 }
 
-/// Changes after `(tx, seq)` in the caller's scope, in commit-safe order (see the migration), with
-/// the caller's own field records but not other people's.
+/// Changes after `(tx, seq)` in the caller's scope, in commit-safe order (see the migration). With
+/// `own_records_of`, field records (records, communications, difficulties) only of that author, as
+/// a phone pulls them; `kinds` narrows to some kinds of object.
 pub fn changes_after(
     conn: &mut DbConnection,
     scope: &PullScope,
-    user_id: &str,
+    own_records_of: Option<&str>,
+    kinds: Option<&[String]>,
     after: (i64, i64),
     limit: i64,
 ) -> QueryResult<Vec<ChangeRow>> {
@@ -558,12 +560,17 @@ pub fn changes_after(
                 .gt(tx)
                 .or(changes::tx.eq(tx).and(changes::seq.gt(seq))),
         )
-        .filter(
+        .into_boxed();
+    if let Some(user_id) = own_records_of {
+        q = q.filter(
             changes::kind
                 .ne_all(vec!["assistance_record", "communication", "difficulty"])
                 .or(changes::user_id.eq(user_id.to_owned())),
-        )
-        .into_boxed();
+        );
+    }
+    if let Some(kinds) = kinds {
+        q = q.filter(changes::kind.eq_any(kinds.to_vec()));
+    }
     match scope {
         PullScope::All => {}
         PullScope::Commune(c) => {
@@ -596,4 +603,25 @@ pub fn changes_after(
         ));
     }
     q.order((changes::tx, changes::seq)).limit(limit).load(conn)
+}
+
+/// The position just before the first change (in read order) made at or after `since`: every
+/// later change follows it, and a few older ones of later transactions may come too.
+pub fn position_before(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResult<(i64, i64)> {
+    let first: Option<(i64, i64)> = changes::table
+        .filter(changes::changed_at.ge(since))
+        .select((changes::tx, changes::seq))
+        .order((changes::tx, changes::seq))
+        .first(conn)
+        .optional()?;
+    match first {
+        Some((tx, seq)) => Ok((tx, seq - 1)),
+        // Nothing since: start after the last change.
+        None => Ok(changes::table
+            .select((changes::tx, changes::seq))
+            .order((changes::tx.desc(), changes::seq.desc()))
+            .first(conn)
+            .optional()?
+            .unwrap_or((-1, 0))),
+    }
 }

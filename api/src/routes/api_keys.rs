@@ -25,8 +25,9 @@ const MAX_RATE: i32 = 6000;
 pub struct NewApiKey {
     /// Who uses it, e.g. `Trung tâm IOC Hải Phòng`.
     pub name: String,
-    /// Any of `stats:read` (indicators, activity, approved reports, the catalogue) and
-    /// `materials:read` (published guides and their attachments).
+    /// Any of `stats:read` (indicators, activity, approved reports, the catalogue),
+    /// `materials:read` (published guides and their attachments) and `exports:read` (the change
+    /// feed `GET /exports/changes`, without personal data).
     pub scopes: Vec<String>,
     /// The only commune the key reads; without it, each request names its commune.
     pub commune_id: Option<String>,

@@ -316,7 +316,7 @@ pub struct ReportFormatQuery {
 /// One report with its figures, or one of its files with `?format=`.
 #[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id"), ReportFormatQuery), security(("bearer" = [])),
     responses(
-        (status = 200, description = "The report (or the file `format` asks for)", body = ReportResponse),
+        (status = 200, description = "The report (or the file `format` asks for)", content((ReportResponse = "application/json"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ("text/html"), ("application/pdf"))),
         (status = 400, description = "Unknown format", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such report in your scope", body = Problem, content_type = "application/problem+json"),

@@ -517,7 +517,7 @@ fn total(
 /// caller's own department's indicators first.
 #[utoipa::path(tag = "stats", params(FiguresQuery), security(("bearer" = [])),
     responses(
-        (status = 200, description = "Figures", body = FiguresResponse),
+        (status = 200, description = "Figures, or the table as CSV or XLSX (`format`)", content((FiguresResponse = "application/json"), ("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Volunteer figures are not for city oversight", body = Problem, content_type = "application/problem+json"),
@@ -853,7 +853,7 @@ fn status_vi(status: &str) -> &'static str {
 #[utoipa::path(tag = "stats", params(("code" = String, Path, description = "Indicator code"), MissingParams, PageQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of who is missing, or the whole list as CSV or XLSX", body = MissingPage),
+        (status = 200, description = "A page of who is missing, or the whole list as CSV or XLSX", content((MissingPage = "application/json"), ("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, description = "Bad query, or a count-only indicator", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "City oversight sees no households", body = Problem, content_type = "application/problem+json"),

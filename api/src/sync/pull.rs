@@ -105,25 +105,170 @@ fn utc(t: chrono::NaiveDateTime) -> String {
     paging::utc(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+fn check_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::validation(vec![FieldError::new(
+            "limit",
+            "out_of_range",
+            "1 to 5000",
+        )])),
+    }
+}
+
 pub fn pull(
     conn: &mut DbConnection,
     auth: &AuthUser,
     q: &PullQuery,
 ) -> Result<PullResponse, ApiError> {
     let scope = scope(auth)?;
-    let limit = match q.limit {
-        None => DEFAULT_LIMIT,
-        Some(n) if (1..=MAX_LIMIT).contains(&n) => n,
-        Some(_) => {
-            return Err(ApiError::validation(vec![FieldError::new(
-                "limit",
-                "out_of_range",
-                "1 to 5000",
-            )]))
+    let limit = check_limit(q.limit)?;
+    let after = decode(q.cursor.as_deref())?;
+    let personal = auth.sees_personal_data();
+    let res = changes_since(conn, &scope, Some(&auth.id), None, personal, after, limit)?;
+    if let Some(device) = q
+        .device_id
+        .as_deref()
+        .filter(|d| !d.is_empty() && d.len() <= 64)
+    {
+        store::touch_device(conn, device, &auth.id, auth.commune_id.as_deref(), None)?;
+    }
+    let personal_rows = res
+        .changes
+        .iter()
+        .filter(|c| c.kind == "household" || c.kind == "resident")
+        .count();
+    if personal && personal_rows > 0 {
+        db::audit::by_user(
+            conn,
+            auth,
+            "personal_data_synced",
+            "sync",
+            q.device_id.as_deref().unwrap_or("unknown"),
+            auth.commune_id.as_deref(),
+            serde_json::json!({"households_and_residents": personal_rows}),
+        )?;
+    }
+    Ok(res)
+}
+
+/// Kinds of object the change feed carries.
+pub const KINDS: [&str; 8] = [
+    "household",
+    "resident",
+    "adoption",
+    "service",
+    "assistance_record",
+    "communication",
+    "difficulty",
+    "material",
+];
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct FeedQuery {
+    /// First page: changes made at or after this time (RFC 3339); omit for everything. Later pages
+    /// pass `cursor` instead.
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// `cursor` of the previous page; takes precedence over `updated_since`.
+    pub cursor: Option<String>,
+    /// Most changes to return (1–5000, default 1000).
+    pub limit: Option<i64>,
+    /// Comma-separated kinds (default all): household, resident, adoption, service,
+    /// assistance_record, communication, difficulty, material.
+    pub kinds: Option<String>,
+    /// Administrators and city-wide keys: one commune (default every commune).
+    pub commune_id: Option<String>,
+}
+
+/// The analysts' change feed (`GET /exports/changes`): like a pull, over the commune (or every
+/// commune for an administrator and a city account without one) and every author's field records;
+/// roles that see no personal data get no households or residents and no notes.
+pub fn feed(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    q: &FeedQuery,
+) -> Result<PullResponse, ApiError> {
+    let scope = match (auth.role, auth.commune_id.clone(), q.commune_id.clone()) {
+        (Role::VillageLeader | Role::Volunteer, _, _) => {
+            return Err(ApiError::Forbidden {
+                code: "office_roles_only",
+                detail: "The change feed is for the commune's offices and integrations; phones use /sync/pull.".into(),
+            })
+        }
+        (Role::Admin, _, named) | (Role::City, None, named) => {
+            named.map_or(PullScope::All, PullScope::Commune)
+        }
+        (_, None, _) => {
+            return Err(ApiError::Forbidden {
+                code: "no_scope",
+                detail: "No commune.".into(),
+            })
+        }
+        (_, Some(own), Some(named)) if named != own => {
+            return Err(ApiError::NotFound {
+                code: "commune_not_found",
+                detail: "No such commune.".into(),
+            })
+        }
+        (_, Some(own), _) => PullScope::Commune(own),
+    };
+    let limit = check_limit(q.limit)?;
+    let personal = auth.sees_personal_data();
+    let mut kinds: Vec<String> = match q.kinds.as_deref().filter(|k| !k.trim().is_empty()) {
+        None => KINDS.iter().map(|k| (*k).to_owned()).collect(),
+        Some(list) => {
+            let kinds: Vec<String> = list.split(',').map(|k| k.trim().to_owned()).collect();
+            if let Some(bad) = kinds.iter().find(|k| !KINDS.contains(&k.as_str())) {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "kinds",
+                    "unknown_kind",
+                    format!("no kind {bad:?}; one of {}", KINDS.join(", ")),
+                )]));
+            }
+            kinds
         }
     };
-    let after = decode(q.cursor.as_deref())?;
-    let mut rows = store::changes_after(conn, &scope, &auth.id, after, limit + 1)?;
+    if !personal {
+        kinds.retain(|k| k != "household" && k != "resident");
+    }
+    let after = match (
+        q.cursor.as_deref().filter(|c| !c.is_empty()),
+        q.updated_since,
+    ) {
+        (Some(c), _) => decode(Some(c))?,
+        (None, Some(since)) => store::position_before(conn, since.naive_utc())?,
+        (None, None) => (-1, 0),
+    };
+    let res = changes_since(conn, &scope, None, Some(&kinds), personal, after, limit)?;
+    let personal_rows = res
+        .changes
+        .iter()
+        .filter(|c| c.kind == "household" || c.kind == "resident")
+        .count();
+    db::audit::by_user(
+        conn,
+        auth,
+        "export",
+        "changes",
+        auth.commune_id.as_deref().unwrap_or("all"),
+        auth.commune_id.as_deref(),
+        serde_json::json!({"changes": res.changes.len(), "personal_rows": personal_rows, "personal": personal}),
+    )?;
+    Ok(res)
+}
+
+/// The latest state of each object changed after `after` in `scope`, one page of the change log.
+fn changes_since(
+    conn: &mut DbConnection,
+    scope: &PullScope,
+    own_records_of: Option<&str>,
+    kinds: Option<&[String]>,
+    personal: bool,
+    after: (i64, i64),
+    limit: i64,
+) -> Result<PullResponse, ApiError> {
+    let mut rows = store::changes_after(conn, scope, own_records_of, kinds, after, limit + 1)?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let cursor = rows
@@ -143,7 +288,6 @@ pub fn pull(
             order.push((r.kind, r.object_id));
         }
     }
-    let personal = auth.sees_personal_data();
     let get = |k: &str| ids.get(k).cloned().unwrap_or_default();
     let mut objects: HashMap<(String, String), Change> = HashMap::new();
     let mut put =
@@ -193,7 +337,8 @@ pub fn pull(
     if !record_ids.is_empty() {
         let mut items: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
         for i in store::items_of(conn, &record_ids)? {
-            items.entry(i.record_id.clone()).or_default().push(serde_json::json!({"service_code": i.service_code, "outcome": i.outcome, "note": i.note}));
+            let note = if personal { i.note } else { None };
+            items.entry(i.record_id.clone()).or_default().push(serde_json::json!({"service_code": i.service_code, "outcome": i.outcome, "note": note}));
         }
         let mut helped: HashMap<String, Vec<String>> = HashMap::new();
         for (record, resident) in store::residents_of_records(conn, &record_ids)? {
@@ -203,7 +348,7 @@ pub fn pull(
             let data = serde_json::json!({
                 "household_id": r.household_id, "resident_ids": helped.remove(&r.id).unwrap_or_default(),
                 "occurred_at": utc(r.occurred_at), "channel": r.channel, "items": items.remove(&r.id).unwrap_or_default(),
-                "notes": r.notes, "follow_up_on": r.follow_up_on, "supersedes": r.supersedes, "superseded_by": r.superseded_by,
+                "notes": if personal { r.notes } else { None }, "follow_up_on": r.follow_up_on, "supersedes": r.supersedes, "superseded_by": r.superseded_by,
             });
             put("assistance_record", r.id, None, Some(data));
         }
@@ -269,29 +414,6 @@ pub fn pull(
         .into_iter()
         .filter_map(|k| objects.remove(&k))
         .collect();
-
-    if let Some(device) = q
-        .device_id
-        .as_deref()
-        .filter(|d| !d.is_empty() && d.len() <= 64)
-    {
-        store::touch_device(conn, device, &auth.id, auth.commune_id.as_deref(), None)?;
-    }
-    let personal_rows = changes
-        .iter()
-        .filter(|c| c.kind == "household" || c.kind == "resident")
-        .count();
-    if personal && personal_rows > 0 {
-        db::audit::by_user(
-            conn,
-            auth,
-            "personal_data_synced",
-            "sync",
-            q.device_id.as_deref().unwrap_or("unknown"),
-            auth.commune_id.as_deref(),
-            serde_json::json!({"households_and_residents": personal_rows}),
-        )?;
-    }
     Ok(PullResponse {
         changes,
         cursor,

@@ -1,0 +1,1 @@
+DROP INDEX changes_changed_at_idx;
