@@ -97,6 +97,8 @@ pub struct Settings {
     pub webhook_retry_base_ms: u64,
     /// Tries before a webhook delivery is given up (`dead`, replayable).
     pub webhook_max_attempts: u32,
+    /// How often communes are checked against indicator targets for `indicator.threshold_crossed`.
+    pub indicator_watch_ms: u64,
 }
 
 impl Settings {
@@ -105,6 +107,7 @@ impl Settings {
             poll: std::time::Duration::from_millis(self.webhook_poll_ms),
             retry_base: std::time::Duration::from_millis(self.webhook_retry_base_ms),
             max_attempts: self.webhook_max_attempts,
+            indicator_watch: std::time::Duration::from_millis(self.indicator_watch_ms),
         }
     }
 }
@@ -216,6 +219,12 @@ impl Settings {
             1,
             30,
         )?;
+        let indicator_watch_ms = number(
+            "indicator_watch_ms",
+            value("indicator_watch_ms", "300000")?,
+            10,
+            86_400_000,
+        )?;
         let jwt_secret = match get("jwt_secret").map_err(|e| invalid("jwt_secret", e))? {
             Some(s) if s.trim().len() < 32 => {
                 return Err(invalid("jwt_secret", "use at least 32 random characters"))
@@ -237,6 +246,7 @@ impl Settings {
             webhook_poll_ms,
             webhook_retry_base_ms,
             webhook_max_attempts,
+            indicator_watch_ms,
         })
     }
 }

@@ -24,6 +24,8 @@ pub struct WorkerSettings {
     pub retry_base: Duration,
     /// Tries before a delivery becomes `dead`.
     pub max_attempts: u32,
+    /// How often communes are checked against indicator targets (`indicator.threshold_crossed`).
+    pub indicator_watch: Duration,
 }
 
 /// `v1` of the signature header: hex HMAC-SHA256 of `"{timestamp}.{body}"`.
@@ -68,7 +70,21 @@ pub async fn run(pool: DbPool, settings: WorkerSettings) {
             return;
         }
     };
+    let mut watched: Option<std::time::Instant> = None;
     loop {
+        if watched.is_none_or(|at| at.elapsed() >= settings.indicator_watch) {
+            watched = Some(std::time::Instant::now());
+            let today = crate::stats::period::local_today();
+            match blocking(&pool, move |conn| {
+                Ok(crate::stats::watch::check(conn, today)?)
+            })
+            .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(crossings = n, "webhooks: indicator targets crossed"),
+                Err(e) => tracing::warn!(error = %e, "webhooks: the indicator check failed"),
+            }
+        }
         match run_once(&pool, &client, &settings).await {
             Ok(n) if n > 0 => continue,
             Ok(_) => {}
@@ -200,6 +216,7 @@ mod tests {
             poll: Duration::from_secs(1),
             retry_base: Duration::from_secs(30),
             max_attempts: 5,
+            indicator_watch: Duration::from_secs(300),
         };
         assert_eq!(retry_delay(&s, 1), Some(Duration::from_secs(30)));
         assert_eq!(retry_delay(&s, 2), Some(Duration::from_secs(60)));

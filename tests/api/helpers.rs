@@ -210,6 +210,7 @@ pub fn test_settings(db: &TestDatabase) -> Settings {
     settings.webhook_poll_ms = 20;
     settings.webhook_retry_base_ms = 30;
     settings.webhook_max_attempts = 3;
+    settings.indicator_watch_ms = 100;
     settings
 }
 

@@ -17,6 +17,7 @@ use crate::stats::push;
 both_backends!(
     events_reach_subscribers_signed_and_failures_retry_then_wait_for_replay,
     webhook_subscriptions_are_validated_and_admin_only,
+    crossing_an_indicator_target_is_announced_once_each_way,
 );
 
 /// What the receiver saw: (headers in lower case, body).
@@ -393,4 +394,118 @@ async fn webhook_subscriptions_are_validated_and_admin_only(app: TestApp) {
         .expect("json");
     assert_eq!(list["items"].as_array().expect("items").len(), 1);
     assert!(list["items"][0].get("secret").is_none());
+}
+
+/// The e-wallet indicator for adults with a 50 % target, a household of two adults: the first check
+/// only records 0 %; both done (100 %) announces `reached` once; one back to not yet (50 %) stays
+/// at target, silently; both not yet announces `fell_below`.
+async fn crossing_an_indicator_target_is_announced_once_each_way(app: TestApp) {
+    let rx = receiver().await;
+    let f = app.fixture().await;
+    let r = app.registry_fixture(&f).await;
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/indicators",
+            Some(&f.admin.token),
+            Some(
+                &json!({"code": "adults_e_wallet", "name_vi": "Người trưởng thành có ví điện tử",
+                "name_en": "Adults with an e-wallet", "department": "economy", "kind": "adoption",
+                "service_code": "e_wallet", "min_age": 18, "target_percent": 50}),
+            ),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let (hook, _) = subscribe(
+        &app,
+        &f.admin.token,
+        json!({"name": "IOC", "url": rx.url, "events": ["indicator.threshold_crossed"], "commune_id": f.commune}),
+    )
+    .await;
+    let watched = |app: &TestApp| {
+        use diesel::prelude::*;
+        use tungnha::db::schema::indicator_watch::dsl as w;
+        w::indicator_watch
+            .filter(w::commune_id.eq(f.commune.clone()))
+            .count()
+            .get_result::<i64>(&mut app.conn())
+            .expect("count")
+    };
+    eventually("the first check", || async { watched(&app) > 0 }).await;
+
+    let household: Value = app
+        .get_authed(
+            &format!("/api/v1/households/{}", r.household),
+            &f.leader.token,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let adults: Vec<String> = household["residents"]
+        .as_array()
+        .expect("residents")
+        .iter()
+        .map(|p| p["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(adults.len(), 2);
+    let set = |who: Vec<String>, status: &'static str| {
+        let app = &app;
+        let token = f.leader.token.clone();
+        let path = format!("/api/v1/households/{}/adoption", r.household);
+        async move {
+            let items: Vec<Value> = who
+                .iter()
+                .map(|id| json!({"service_code": "e_wallet", "resident_id": id, "status": status}))
+                .collect();
+            let res = app
+                .send(
+                    Method::PATCH,
+                    &path,
+                    Some(&token),
+                    Some(&json!({"items": items})),
+                )
+                .await;
+            assert!(
+                res.status().is_success(),
+                "{}",
+                res.text().await.unwrap_or_default()
+            );
+        }
+    };
+    let announced = || deliveries(&app, &f.admin.token, &hook, "delivered");
+
+    set(adults.clone(), "done").await;
+    eventually("the reached announcement", || async {
+        announced().await.len() == 1
+    })
+    .await;
+    let first = &announced().await[0];
+    assert_eq!(first["event"], "indicator.threshold_crossed");
+    let data = &first["payload"]["data"];
+    assert_eq!(data["indicator"], "adults_e_wallet");
+    assert_eq!(data["direction"], "reached");
+    assert_eq!(data["percent"], 100.0);
+    assert_eq!(data["numerator"], 2);
+    assert_eq!(data["denominator"], 2);
+    assert_eq!(first["payload"]["commune_id"], f.commune.as_str());
+
+    // 50 % is still at target: nothing; then 0 %: fell below, once.
+    set(adults[..1].to_vec(), "not_yet").await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(announced().await.len(), 1);
+    set(adults.clone(), "not_yet").await;
+    eventually("the fell_below announcement", || async {
+        announced().await.len() == 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let all = announced().await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    let directions: Vec<&Value> = all
+        .iter()
+        .map(|d| &d["payload"]["data"]["direction"])
+        .collect();
+    assert!(directions.contains(&&json!("fell_below")), "{directions:?}");
+    assert_eq!(rx.seen.lock().expect("lock").len(), 2);
 }

@@ -599,6 +599,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    indicator_watch (commune_id, indicator_id) {
+        commune_id -> Text,
+        indicator_id -> Text,
+        reached -> Bool,
+        percent -> Double,
+        checked_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     indicators (id) {
         id -> Text,
         code -> Text,

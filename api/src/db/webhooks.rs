@@ -7,7 +7,12 @@ use super::schema::{webhook_deliveries as d, webhooks as w};
 use super::DbConnection;
 
 /// The events an integration may subscribe to.
-pub const EVENTS: [&str; 3] = ["report.approved", "difficulty.opened", "records.synced"];
+pub const EVENTS: [&str; 4] = [
+    "report.approved",
+    "difficulty.opened",
+    "records.synced",
+    "indicator.threshold_crossed",
+];
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = w)]
@@ -86,6 +91,14 @@ pub fn delete(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResu
     ))
     .execute(conn)?;
     Ok(n)
+}
+
+/// Live webhooks subscribed to `event`.
+pub fn subscribed(conn: &mut DbConnection, event: &str) -> QueryResult<Vec<Webhook>> {
+    Ok(list(conn)?
+        .into_iter()
+        .filter(|h| h.event_list().iter().any(|e| e == event))
+        .collect())
 }
 
 /// Queues `event` for every live webhook that wants it (and the commune, when it names one), inside

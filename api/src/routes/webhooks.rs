@@ -25,7 +25,7 @@ pub struct NewWebhook {
     pub name: String,
     /// `https://…` (or `http://` inside a private network).
     pub url: String,
-    /// Any of `report.approved`, `difficulty.opened`, `records.synced`.
+    /// Any of `report.approved`, `difficulty.opened`, `records.synced`, `indicator.threshold_crossed`.
     pub events: Vec<String>,
     /// Only events of this commune; without it, every commune's.
     pub commune_id: Option<String>,

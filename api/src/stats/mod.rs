@@ -5,6 +5,7 @@ pub mod activity;
 pub mod period;
 pub mod report;
 pub mod report_pdf;
+pub mod watch;
 
 use std::collections::{BTreeMap, HashMap};
 
