@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the live API against its own OpenAPI contract with Schemathesis (from PyPI): a server on a
+# Validates the committed contract as OpenAPI 3.1 (openapi-spec-validator), then fuzzes the live API
+# against it with Schemathesis (both from PyPI): a server on a
 # throw-away SQLite file with the demo commune, every operation exercised as several roles, with a
 # bounded number of examples and a fixed seed. Fails on any server error, any status code, content
 # type or body the contract does not document. First proves the harness can fail: a contract with
@@ -11,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 st_version=4.32.5
+validator_version=0.7.2
 examples=${FUZZ_EXAMPLES:-8}
 seed=${FUZZ_SEED:-20261125}
 bin=${TUNGNHA_BIN:-target/debug/tungnha}
@@ -32,7 +34,13 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -qF "$st_version"; th
   fi
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$st_version"
 fi
+if ! "$venv/bin/pip" show openapi-spec-validator 2>/dev/null | grep -qx "Version: $validator_version"; then
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "openapi-spec-validator==$validator_version"
+fi
 st="$venv/bin/schemathesis"
+
+echo "== the committed contract validates as OpenAPI 3.1"
+"$venv/bin/openapi-spec-validator" openapi/openapi.json
 
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

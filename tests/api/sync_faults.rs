@@ -70,6 +70,128 @@ mod a_thousand_random_faults_lose_and_duplicate_nothing {
     }
 }
 
+/// A webhook delivery queued while its receiver is down, with a try already failed, is still sent
+/// after the server is killed and started again: the outbox is a table, not memory.
+mod webhook_deliveries_survive_a_killed_server {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        deliveries_survive_a_kill(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if postgres_base_url().is_some() {
+            deliveries_survive_a_kill(Backend::Postgres).await
+        }
+    }
+}
+
+async fn deliveries_survive_a_kill(backend: Backend) {
+    let db = TestDatabase::new(backend);
+    std::fs::write(
+        db.dir.path().join("local.toml"),
+        "webhook_poll_ms = 20\nwebhook_retry_base_ms = 200\nwebhook_max_attempts = 30\n",
+    )
+    .expect("local.toml");
+    let mut server = ServerProcess::seeded(&db, 3).await;
+    let client = reqwest::Client::new();
+    let base = server.base();
+    let admin = login(&client, &base, "quantri").await;
+    let volunteer = login(&client, &base, VOLUNTEER).await;
+    // A port nobody listens on yet: every try fails until the receiver comes up.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("its address")
+        .port();
+    let res = client
+        .post(format!("{base}/api/v1/webhooks"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "IOC", "url": format!("http://127.0.0.1:{port}/hook"), "events": ["difficulty.opened"]}))
+        .send()
+        .await
+        .expect("subscribe");
+    assert_eq!(res.status(), 201);
+    let hook = res.json::<Value>().await.expect("json")["webhook"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let me: Value = client
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&volunteer)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    let village = me["village_ids"][0].as_str().expect("village").to_owned();
+    let res = client
+        .post(format!("{base}/api/v1/sync/push"))
+        .bearer_auth(&volunteer)
+        .json(&json!({"device_id": "phone", "records": [crate::webhooks::difficulty(&village, "Loa hỏng")]}))
+        .send()
+        .await
+        .expect("push");
+    assert_eq!(res.status(), 200);
+
+    let deliveries = |status: &'static str| {
+        let (client, base, admin, hook) =
+            (client.clone(), base.clone(), admin.clone(), hook.clone());
+        async move {
+            let v: Value = client
+                .get(format!(
+                    "{base}/api/v1/webhooks/{hook}/deliveries?status={status}"
+                ))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .expect("deliveries")
+                .json()
+                .await
+                .expect("json");
+            v["items"].as_array().expect("items").clone()
+        }
+    };
+    let mut tried = false;
+    for _ in 0..600 {
+        let pending = deliveries("pending").await;
+        if pending
+            .first()
+            .is_some_and(|d| d["attempts"].as_i64() >= Some(1))
+        {
+            tried = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(tried, "the first try never failed");
+
+    server.kill();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind the receiver's port");
+    let rx = crate::webhooks::receiver_on(listener);
+    server.spawn().await;
+    let mut delivered = vec![];
+    for _ in 0..600 {
+        delivered = deliveries("delivered").await;
+        if !delivered.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(delivered.len(), 1, "not delivered after the restart");
+    assert_eq!(delivered[0]["payload"]["data"]["title"], "Loa hỏng");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = rx.seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 1, "sent once");
+    assert!(deliveries("pending").await.is_empty());
+    server.kill();
+}
+
 // ---------------------------------------------------------------- the server process
 
 /// The server binary on one database, killed with SIGKILL and restarted on the same port at will.

@@ -21,13 +21,13 @@ both_backends!(
 );
 
 /// What the receiver saw: (headers in lower case, body).
-type Seen = Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>;
+pub type Seen = Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>;
 
 /// A tiny HTTP receiver: answers each request with the next status of `script` (then 200 once the
 /// script runs out, unless `fail_forever`) and records what it got.
-struct Receiver {
-    url: String,
-    seen: Seen,
+pub struct Receiver {
+    pub url: String,
+    pub seen: Seen,
     script: Arc<Mutex<Vec<u16>>>,
     fail_forever: Arc<Mutex<bool>>,
 }
@@ -36,6 +36,11 @@ async fn receiver() -> Receiver {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
+    receiver_on(listener)
+}
+
+/// The receiver on a listener of the caller's (a port chosen before the receiver is up).
+pub fn receiver_on(listener: tokio::net::TcpListener) -> Receiver {
     let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
     let seen: Seen = Arc::default();
     let script: Arc<Mutex<Vec<u16>>> = Arc::default();
@@ -141,7 +146,7 @@ where
     panic!("timed out waiting for {what}");
 }
 
-fn difficulty(village: &str, title: &str) -> Value {
+pub fn difficulty(village: &str, title: &str) -> Value {
     json!({"kind": "difficulty", "op": "create", "id": uuid::Uuid::new_v4().to_string(),
         "data": {"raised_at": "2026-11-21T00:30:00Z", "village_id": village, "title": title,
             "description": "Loa thôn không phát được", "service_codes": []}})
