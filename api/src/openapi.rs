@@ -9,8 +9,8 @@ use utoipa_actix_web::AppExt;
 #[openapi(
     info(
         title = "Từng Nhà API",
-        description = "Work platform for Vietnam's Community Digital Technology Teams \
-                       (Tổ Công nghệ số cộng đồng). Errors are `application/problem+json` \
+        description = "Nền tảng làm việc của Tổ Công nghệ số cộng đồng. Work platform for \
+                       Vietnam's Community Digital Technology Teams (Tổ Công nghệ số cộng đồng). Errors are `application/problem+json` \
                        (RFC 9457) with a stable `code`.",
         license(name = "MIT")
     ),
@@ -24,23 +24,23 @@ use utoipa_actix_web::AppExt;
     )),
     modifiers(&BearerAuth),
     tags(
-        (name = "health", description = "Liveness and readiness"),
-        (name = "auth", description = "Login, token refresh, logout and the current user"),
-        (name = "users", description = "Accounts, roles and scope"),
-        (name = "admin", description = "Administration: the audit log"),
-        (name = "communes", description = "Communes and villages"),
-        (name = "services", description = "The digital-service catalogue"),
-        (name = "teams", description = "Community digital technology teams and their members"),
-        (name = "households", description = "Households, residents, adoption ledger, imports and exports"),
-        (name = "sync", description = "Offline sync: push, pull, devices and conflicts"),
-        (name = "records", description = "Field records: assistance and communications"),
-        (name = "difficulties", description = "The difficulty inbox: raised by teams, answered or assigned by the culture-social office, a thread of replies, response times"),
-        (name = "materials", description = "Guides for each service: Markdown, versioned, draft or published, with image and PDF attachments; published guides reach phones through sync"),
-        (name = "emulation", description = "Emulation campaigns scored on outcomes brought to done, their leaderboards, and award proposals decided by the chairman"),
-        (name = "exports", description = "CSV (UTF-8 with BOM) and XLSX exports of field records, communications, difficulties and trainings; scoped and audited"),
-        (name = "trainings", description = "Trainings for the teams and their attendance; each member's training history"),
-        (name = "stats", description = "Indicators as data, their figures by period and who is still missing"),
-        (name = "reports", description = "The quarterly and annual report: prepared, approved, frozen; XLSX and printable A4"),
+        (name = "health", description = "Tình trạng máy chủ. Liveness and readiness"),
+        (name = "auth", description = "Đăng nhập, làm mới phiên, đăng xuất. Login, token refresh, logout and the current user"),
+        (name = "users", description = "Tài khoản, vai trò, phạm vi. Accounts, roles and scope"),
+        (name = "admin", description = "Quản trị: nhật ký truy cập. Administration: the audit log"),
+        (name = "communes", description = "Xã và thôn. Communes and villages"),
+        (name = "services", description = "Danh mục dịch vụ số. The digital-service catalogue"),
+        (name = "teams", description = "Tổ Công nghệ số cộng đồng và thành viên. Community digital technology teams and their members"),
+        (name = "households", description = "Hộ dân, nhân khẩu, sổ theo dõi sử dụng dịch vụ, nhập và xuất danh sách. Households, residents, adoption ledger, imports and exports"),
+        (name = "sync", description = "Đồng bộ ngoại tuyến. Offline sync: push, pull, devices and conflicts"),
+        (name = "records", description = "Phiếu hỗ trợ và hoạt động tuyên truyền. Field records: assistance and communications"),
+        (name = "difficulties", description = "Khó khăn, vướng mắc của các tổ. The difficulty inbox: raised by teams, answered or assigned by the culture-social office, a thread of replies, response times"),
+        (name = "materials", description = "Tài liệu hướng dẫn. Guides for each service: Markdown, versioned, draft or published, with image and PDF attachments; published guides reach phones through sync"),
+        (name = "emulation", description = "Thi đua, khen thưởng. Emulation campaigns scored on outcomes brought to done, their leaderboards, and award proposals decided by the chairman"),
+        (name = "exports", description = "Xuất dữ liệu. CSV (UTF-8 with BOM) and XLSX exports of field records, communications, difficulties and trainings, and the change feed for warehouses; scoped and audited"),
+        (name = "trainings", description = "Tập huấn. Trainings for the teams and their attendance; each member's training history"),
+        (name = "stats", description = "Chỉ tiêu, số liệu. Indicators as data, their figures by period and who is still missing"),
+        (name = "reports", description = "Báo cáo quý, năm. The quarterly and annual report: prepared, approved, frozen; XLSX and printable A4"),
     )
 )]
 pub struct ApiDoc;
