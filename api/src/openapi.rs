@@ -40,6 +40,7 @@ use utoipa_actix_web::AppExt;
         (name = "exports", description = "Xuất dữ liệu. CSV (UTF-8 with BOM) and XLSX exports of field records, communications, difficulties and trainings, and the change feed for warehouses; scoped and audited"),
         (name = "trainings", description = "Tập huấn. Trainings for the teams and their attendance; each member's training history"),
         (name = "stats", description = "Chỉ tiêu, số liệu. Indicators as data, their figures by period and who is still missing"),
+        (name = "plans", description = "Kế hoạch, chỉ tiêu, kinh phí. Targets per indicator for the commune and its villages, progress against them, and the funds received and spent in whole đồng"),
         (name = "reports", description = "Báo cáo quý, năm. The quarterly and annual report: prepared, approved, frozen; XLSX and printable A4"),
     )
 )]

@@ -157,6 +157,20 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
         "/api/v1/webhooks/{}",
         body(res).await["webhook"]["id"].as_str().expect("id")
     );
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/funding",
+            Some(&f.culture_social.token),
+            Some(&json!({"direction": "received", "source": "sponsorship", "category": "cash",
+                "party": "Nhà tài trợ riêng", "amount_vnd": 1_000_000, "occurred_on": "2026-10-01"})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let funding = format!(
+        "/api/v1/funding/{}/void",
+        body(res).await["id"].as_str().expect("id")
+    );
     let hh = format!("/api/v1/households/{}", reg.household);
     let report = app
         .send(
@@ -646,6 +660,13 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
             json!(null),
             format!("{webhook}/deliveries"),
             "Nhận sự kiện riêng",
+        ),
+        (
+            "/api/v1/funding/{id}/void",
+            Method::POST,
+            json!({ "reason": "thử" }),
+            funding,
+            "Nhà tài trợ riêng",
         ),
         (
             "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay",

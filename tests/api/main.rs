@@ -15,6 +15,7 @@ mod imports;
 mod materials;
 mod migrations;
 mod openapi;
+mod plans;
 mod registry;
 mod reports;
 mod sessions;

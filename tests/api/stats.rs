@@ -23,7 +23,7 @@ fn id() -> String {
 }
 
 /// Creates a household with residents `(name, birth year)`; returns (household, resident ids).
-async fn home(
+pub async fn home(
     app: &TestApp,
     token: &str,
     village: &str,

@@ -15,6 +15,7 @@ pub mod emulation;
 pub mod exports;
 pub mod geo;
 pub mod materials;
+pub mod plans;
 pub mod registry;
 pub mod schema;
 pub mod sessions;

@@ -599,6 +599,39 @@ diesel::table! {
 }
 
 diesel::table! {
+    targets (id) {
+        id -> Text,
+        commune_id -> Text,
+        village_id -> Nullable<Text>,
+        indicator_id -> Text,
+        period_kind -> Text,
+        period_start -> Date,
+        target_percent -> Double,
+        set_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    funding_entries (id) {
+        id -> Text,
+        commune_id -> Text,
+        direction -> Text,
+        source -> Text,
+        category -> Text,
+        party -> Text,
+        description -> Nullable<Text>,
+        amount_vnd -> BigInt,
+        occurred_on -> Date,
+        created_by -> Text,
+        created_at -> Timestamp,
+        voided_at -> Nullable<Timestamp>,
+        voided_by -> Nullable<Text>,
+        void_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     indicator_watch (commune_id, indicator_id) {
         commune_id -> Text,
         indicator_id -> Text,

@@ -12,6 +12,7 @@ pub mod households;
 pub mod imports;
 pub mod materials;
 pub mod paging;
+pub mod plans;
 pub mod records;
 pub mod reports;
 pub mod services;
@@ -39,6 +40,7 @@ pub fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
     emulation::configure(cfg);
     exports::configure(cfg);
     stats::configure(cfg);
+    plans::configure(cfg);
     reports::configure(cfg);
     audit::configure(cfg);
     api_keys::configure(cfg);

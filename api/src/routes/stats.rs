@@ -386,7 +386,7 @@ pub struct PeriodResponse {
     pub last_day: NaiveDate,
 }
 
-fn period_response(p: &Period) -> PeriodResponse {
+pub(crate) fn period_response(p: &Period) -> PeriodResponse {
     PeriodResponse {
         kind: p.kind,
         label: p.label(),
@@ -406,7 +406,7 @@ pub struct FigureResponse {
     pub unknown_age: i64,
 }
 
-fn figure_response(f: &Figure) -> FigureResponse {
+pub(crate) fn figure_response(f: &Figure) -> FigureResponse {
     FigureResponse {
         numerator: f.numerator,
         denominator: f.denominator,
@@ -448,7 +448,7 @@ pub struct FiguresResponse {
 }
 
 /// The commune and villages whose figures the caller may read.
-fn figure_scope(
+pub(crate) fn figure_scope(
     conn: &mut DbConnection,
     auth: &AuthUser,
     commune_id: Option<&str>,
@@ -496,7 +496,7 @@ fn figure_scope(
     Ok((commune, villages))
 }
 
-fn total(
+pub(crate) fn total(
     per_village: &std::collections::BTreeMap<String, Figure>,
     villages: &[(String, String)],
     counted: bool,

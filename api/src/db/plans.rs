@@ -1,0 +1,134 @@
+//! Targets per indicator and period, and the commune's funding ledger (migration
+//! `000016_targets_funding`).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{funding_entries as fe, targets as t};
+use super::DbConnection;
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = t)]
+pub struct Target {
+    pub id: String,
+    pub commune_id: String,
+    pub village_id: Option<String>,
+    pub indicator_id: String,
+    pub period_kind: String,
+    pub period_start: NaiveDate,
+    pub target_percent: f64,
+    pub set_by: String,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The targets of a commune (and its villages) for one period.
+pub fn targets_of(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    period_kind: &str,
+    period_start: NaiveDate,
+) -> QueryResult<Vec<Target>> {
+    t::table
+        .filter(t::commune_id.eq(commune_id))
+        .filter(t::period_kind.eq(period_kind))
+        .filter(t::period_start.eq(period_start))
+        .select(Target::as_select())
+        .load(conn)
+}
+
+/// Sets a target (a new one or a new value for the same commune, village, indicator and period).
+pub fn upsert_target(conn: &mut DbConnection, target: &Target) -> QueryResult<()> {
+    let mut existing = t::table
+        .filter(t::commune_id.eq(&target.commune_id))
+        .filter(t::indicator_id.eq(&target.indicator_id))
+        .filter(t::period_kind.eq(&target.period_kind))
+        .filter(t::period_start.eq(target.period_start))
+        .into_boxed();
+    existing = match &target.village_id {
+        Some(v) => existing.filter(t::village_id.eq(v.clone())),
+        None => existing.filter(t::village_id.is_null()),
+    };
+    let found: Option<String> = existing.select(t::id).first(conn).optional()?;
+    match found {
+        Some(id) => diesel::update(t::table.find(id))
+            .set((
+                t::target_percent.eq(target.target_percent),
+                t::set_by.eq(&target.set_by),
+                t::updated_at.eq(target.updated_at),
+            ))
+            .execute(conn)
+            .map(|_| ()),
+        None => diesel::insert_into(t::table)
+            .values(target)
+            .execute(conn)
+            .map(|_| ()),
+    }
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = fe)]
+pub struct FundingEntry {
+    pub id: String,
+    pub commune_id: String,
+    pub direction: String,
+    pub source: String,
+    pub category: String,
+    pub party: String,
+    pub description: Option<String>,
+    pub amount_vnd: i64,
+    pub occurred_on: NaiveDate,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub voided_at: Option<NaiveDateTime>,
+    pub voided_by: Option<String>,
+    pub void_reason: Option<String>,
+}
+
+pub fn insert_funding(conn: &mut DbConnection, entry: &FundingEntry) -> QueryResult<()> {
+    diesel::insert_into(fe::table)
+        .values(entry)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_funding(conn: &mut DbConnection, id: &str) -> QueryResult<Option<FundingEntry>> {
+    fe::table
+        .find(id)
+        .select(FundingEntry::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Entries of a commune dated `from..to` (inclusive first day, exclusive last), oldest first.
+pub fn funding_between(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<FundingEntry>> {
+    fe::table
+        .filter(fe::commune_id.eq(commune_id))
+        .filter(fe::occurred_on.ge(from))
+        .filter(fe::occurred_on.lt(to))
+        .order((fe::occurred_on, fe::created_at, fe::id))
+        .select(FundingEntry::as_select())
+        .load(conn)
+}
+
+/// Voids an entry once; false when it was voided already.
+pub fn void_funding(
+    conn: &mut DbConnection,
+    id: &str,
+    by: &str,
+    reason: &str,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(fe::table.find(id).filter(fe::voided_at.is_null()))
+        .set((
+            fe::voided_at.eq(at),
+            fe::voided_by.eq(by),
+            fe::void_reason.eq(reason),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}

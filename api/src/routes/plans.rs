@@ -1,0 +1,777 @@
+//! Targets and funding (plan §III): targets per indicator for the commune and each village, the
+//! progress against them with the gap in people and the villages furthest behind; sponsorships and
+//! contributions received and money spent, in whole đồng, with totals per period.
+
+use std::collections::HashMap;
+
+use actix_web::{get, post, put, web, HttpResponse};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::paging;
+use super::stats::{
+    figure_response, figure_scope, period_response, FigureResponse, PeriodResponse,
+};
+use crate::auth::AuthUser;
+use crate::db::plans::{self as store, FundingEntry, Target};
+use crate::db::{self, stats as q, DbConnection};
+use crate::domain::{Department, Role};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::startup::AppState;
+use crate::stats::{self, Figure, Period, PeriodKind};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(set_targets)
+        .service(progress)
+        .service(list_funding)
+        .service(add_funding)
+        .service(void_funding);
+}
+
+/// The commune's plan keepers: the chairman and the culture-social office (an administrator for
+/// any commune).
+fn require_planner(auth: &AuthUser) -> Result<(), ApiError> {
+    let planner = matches!(auth.role, Role::Admin | Role::Chairman)
+        || (auth.role == Role::Department && auth.department == Some(Department::CultureSocial));
+    if planner {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden {
+            code: "role_not_allowed",
+            detail: "The chairman and the culture-social office keep the plan's targets and funds."
+                .into(),
+        })
+    }
+}
+
+/// The commune a planner writes to: their own, or the one an administrator names.
+fn planner_commune(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    named: Option<&str>,
+) -> Result<String, ApiError> {
+    let commune = match (auth.role, auth.commune_id.as_deref(), named) {
+        (Role::Admin, _, Some(c)) => c.to_owned(),
+        (Role::Admin, _, None) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "commune_id",
+                "required",
+                "which commune",
+            )]))
+        }
+        (_, Some(own), Some(c)) if c != own => {
+            return Err(ApiError::NotFound {
+                code: "commune_not_found",
+                detail: "No such commune.".into(),
+            })
+        }
+        (_, Some(own), _) => own.to_owned(),
+        (_, None, _) => {
+            return Err(ApiError::Forbidden {
+                code: "no_scope",
+                detail: "No commune.".into(),
+            })
+        }
+    };
+    if !db::geo::commune_exists(conn, &commune)? {
+        return Err(ApiError::NotFound {
+            code: "commune_not_found",
+            detail: "No such commune.".into(),
+        });
+    }
+    Ok(commune)
+}
+
+// ---------------------------------------------------------------- targets
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetInput {
+    #[schema(example = "adults_vneid_level2")]
+    pub indicator_code: String,
+    /// A village of the commune; absent for the commune's own target.
+    pub village_id: Option<String>,
+    /// 0–100, e.g. 80 for 80 % by the end of the period.
+    #[schema(example = 80.0)]
+    pub target_percent: f64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetTargets {
+    /// `month`, `quarter` or `year`.
+    pub period: PeriodKind,
+    /// A day inside the period.
+    pub date: NaiveDate,
+    /// Administrators: the commune.
+    pub commune_id: Option<String>,
+    /// At most 500 targets, set together or not at all.
+    pub items: Vec<TargetInput>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TargetsSet {
+    pub commune_id: String,
+    pub period: PeriodResponse,
+    /// How many targets were set.
+    pub set: usize,
+}
+
+/// Sets targets for a period (the chairman and the culture-social office): per indicator, for the
+/// commune and for villages. Setting one again replaces its value.
+#[utoipa::path(tag = "plans", request_body = SetTargets, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Targets set", body = TargetsSet),
+        (status = 400, description = "Unknown indicator or village, a count-only indicator, a percentage outside 0–100, a week", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a plan keeper", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Commune outside your scope", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[put("/targets")]
+pub async fn set_targets(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<SetTargets>,
+) -> Result<HttpResponse, ApiError> {
+    require_planner(&auth)?;
+    let b = body.into_inner();
+    if b.period == PeriodKind::Week {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "period",
+            "unsupported",
+            "targets are set for a month, a quarter or a year",
+        )]));
+    }
+    if b.items.is_empty() || b.items.len() > 500 {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "items",
+            "length",
+            "1 to 500 targets",
+        )]));
+    }
+    let period = Period::containing(b.period, b.date);
+    let res = db::run(&state.pool, move |conn| {
+        let commune = planner_commune(conn, &auth, b.commune_id.as_deref())?;
+        let villages: Vec<String> = db::registry::villages_of_commune(conn, &commune)?
+            .into_iter()
+            .map(|v| v.id)
+            .collect();
+        let indicators: HashMap<String, q::Indicator> = q::list_indicators(conn, false)?
+            .into_iter()
+            .map(|i| (i.code.clone(), i))
+            .collect();
+        let mut errors = vec![];
+        for (n, item) in b.items.iter().enumerate() {
+            match indicators.get(&item.indicator_code) {
+                None => errors.push(FieldError::new(
+                    format!("items[{n}].indicator_code"),
+                    "unknown",
+                    "an indicator in use",
+                )),
+                Some(i) if i.kind == "assisted" => errors.push(FieldError::new(
+                    format!("items[{n}].indicator_code"),
+                    "count_only",
+                    "a count has no percentage to aim at",
+                )),
+                Some(_) => {}
+            }
+            if item
+                .village_id
+                .as_ref()
+                .is_some_and(|v| !villages.contains(v))
+            {
+                errors.push(FieldError::new(
+                    format!("items[{n}].village_id"),
+                    "unknown",
+                    "a village of the commune",
+                ));
+            }
+            if !(0.0..=100.0).contains(&item.target_percent) || item.target_percent.is_nan() {
+                errors.push(FieldError::new(
+                    format!("items[{n}].target_percent"),
+                    "out_of_range",
+                    "0 to 100",
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        let now = db::now();
+        db::write_tx(conn, |conn| {
+            for item in &b.items {
+                let indicator = &indicators[&item.indicator_code];
+                store::upsert_target(
+                    conn,
+                    &Target {
+                        id: db::new_id(),
+                        commune_id: commune.clone(),
+                        village_id: item.village_id.clone(),
+                        indicator_id: indicator.id.clone(),
+                        period_kind: period_kind_str(period.kind).to_owned(),
+                        period_start: period.start,
+                        target_percent: (item.target_percent * 10.0).round() / 10.0,
+                        set_by: auth.id.clone(),
+                        updated_at: now,
+                    },
+                )?;
+            }
+            db::audit::by_user(
+                conn,
+                &auth,
+                "targets_set",
+                "commune",
+                &commune,
+                Some(&commune),
+                serde_json::json!({"period": period.label(), "targets": b.items.len()}),
+            )?;
+            Ok::<_, ApiError>(())
+        })?;
+        Ok(TargetsSet {
+            commune_id: commune,
+            period: period_response(&period),
+            set: b.items.len(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(res))
+}
+
+fn period_kind_str(kind: PeriodKind) -> &'static str {
+    match kind {
+        PeriodKind::Week => "week",
+        PeriodKind::Month => "month",
+        PeriodKind::Quarter => "quarter",
+        PeriodKind::Year => "year",
+    }
+}
+
+/// People (or households) still to reach for `figure` to meet `target` percent.
+pub fn gap(figure: &Figure, target: f64) -> i64 {
+    let Some(denominator) = figure.denominator else {
+        return 0;
+    };
+    // Whole tenths of a percent, so the ceiling is exact: ceil(denominator × tenths / 1000).
+    let tenths = (target * 10.0).round() as i64;
+    let needed = (denominator * tenths + 999) / 1000;
+    (needed - figure.numerator).max(0)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ProgressQuery {
+    /// `month`, `quarter` (default) or `year`.
+    pub period: Option<PeriodKind>,
+    /// A day inside the period (default today, Vietnam time).
+    pub date: Option<NaiveDate>,
+    /// Administrators and city oversight: the commune.
+    pub commune_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VillageProgress {
+    pub village_id: String,
+    pub name: String,
+    /// The village's own target, or else the commune's.
+    pub target_percent: Option<f64>,
+    pub current: FigureResponse,
+    /// People (households for household-level indicators) still to reach for the target.
+    pub gap: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IndicatorProgress {
+    pub code: String,
+    pub name_vi: String,
+    pub name_en: String,
+    pub department: String,
+    /// The commune's target for the period, if one was set.
+    pub target_percent: Option<f64>,
+    pub current: FigureResponse,
+    pub gap: i64,
+    /// Villages in scope, the furthest behind (largest gap) first.
+    pub villages: Vec<VillageProgress>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProgressResponse {
+    pub commune_id: String,
+    pub period: PeriodResponse,
+    /// Indicators with a target for the commune or one of its villages in this period.
+    pub items: Vec<IndicatorProgress>,
+}
+
+/// Progress against the period's targets: each targeted indicator's figure, the gap in people and
+/// the villages furthest behind. Scoped like the figures (a village leader sees the village).
+#[utoipa::path(tag = "plans", params(ProgressQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Progress against targets", body = ProgressResponse),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Commune outside your scope", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/stats/progress")]
+pub async fn progress(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<ProgressQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let period = Period::containing(
+        q.period.unwrap_or(PeriodKind::Quarter),
+        q.date.unwrap_or_else(stats::period::local_today),
+    );
+    let res = db::run(&state.pool, move |conn| {
+        let (commune, villages) = figure_scope(conn, &auth, q.commune_id.as_deref(), None)?;
+        let targets =
+            store::targets_of(conn, &commune, period_kind_str(period.kind), period.start)?;
+        let mut items = vec![];
+        let mut shared = stats::Shared::default();
+        for indicator in q::list_indicators(conn, false)? {
+            let mine: Vec<&Target> = targets
+                .iter()
+                .filter(|t| t.indicator_id == indicator.id)
+                .collect();
+            if mine.is_empty() || indicator.kind == "assisted" {
+                continue;
+            }
+            let commune_target = mine
+                .iter()
+                .find(|t| t.village_id.is_none())
+                .map(|t| t.target_percent);
+            let per_village = stats::per_village(conn, &mut shared, &indicator, &commune, &period)?;
+            let current = super::stats::total(&per_village, &villages, true);
+            let mut rows: Vec<VillageProgress> = villages
+                .iter()
+                .map(|(id, name)| {
+                    let figure = per_village.get(id).copied().unwrap_or(Figure {
+                        denominator: Some(0),
+                        ..Figure::default()
+                    });
+                    let target = mine
+                        .iter()
+                        .find(|t| t.village_id.as_deref() == Some(id))
+                        .map(|t| t.target_percent)
+                        .or(commune_target);
+                    VillageProgress {
+                        village_id: id.clone(),
+                        name: name.clone(),
+                        target_percent: target,
+                        current: figure_response(&figure),
+                        gap: target.map_or(0, |t| gap(&figure, t)),
+                    }
+                })
+                .collect();
+            rows.sort_by(|a, b| b.gap.cmp(&a.gap).then_with(|| a.name.cmp(&b.name)));
+            items.push(IndicatorProgress {
+                code: indicator.code.clone(),
+                name_vi: indicator.name_vi.clone(),
+                name_en: indicator.name_en.clone(),
+                department: indicator.department.clone(),
+                target_percent: commune_target,
+                gap: commune_target.map_or(0, |t| gap(&current, t)),
+                current: figure_response(&current),
+                villages: rows,
+            });
+        }
+        Ok(ProgressResponse {
+            commune_id: commune,
+            period: period_response(&period),
+            items,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(res))
+}
+
+// ---------------------------------------------------------------- funding
+
+const DIRECTIONS: [&str; 2] = ["received", "spent"];
+const SOURCES: [&str; 3] = ["sponsorship", "state_budget", "other"];
+const RECEIVED_CATEGORIES: [&str; 2] = ["cash", "in_kind"];
+const SPENT_CATEGORIES: [&str; 4] = ["training", "materials", "member_support", "other"];
+/// One thousand billion đồng: far above any commune's entry, far below i64's limits on sums.
+const MAX_AMOUNT: i64 = 1_000_000_000_000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewFundingEntry {
+    /// `received` or `spent`.
+    pub direction: String,
+    /// `sponsorship`, `state_budget` or `other`.
+    pub source: String,
+    /// Received: `cash` or `in_kind` (valued in đồng); spent: `training`, `materials`,
+    /// `member_support` or `other`.
+    pub category: String,
+    /// Who gave it, or who was paid.
+    #[schema(example = "Viettel Hải Phòng")]
+    pub party: String,
+    pub description: Option<String>,
+    /// Whole đồng, 1 to 1,000,000,000,000 (an integer: never a fraction).
+    #[schema(example = 15000000)]
+    pub amount_vnd: i64,
+    pub occurred_on: NaiveDate,
+    /// Administrators: the commune.
+    pub commune_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FundingEntryResponse {
+    pub id: String,
+    pub commune_id: String,
+    pub direction: String,
+    pub source: String,
+    pub category: String,
+    pub party: String,
+    pub description: Option<String>,
+    pub amount_vnd: i64,
+    pub occurred_on: NaiveDate,
+    pub created_by: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Voided entries are kept and shown, and not counted.
+    pub voided_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub void_reason: Option<String>,
+}
+
+fn funding_response(e: &FundingEntry) -> FundingEntryResponse {
+    FundingEntryResponse {
+        id: e.id.clone(),
+        commune_id: e.commune_id.clone(),
+        direction: e.direction.clone(),
+        source: e.source.clone(),
+        category: e.category.clone(),
+        party: e.party.clone(),
+        description: e.description.clone(),
+        amount_vnd: e.amount_vnd,
+        occurred_on: e.occurred_on,
+        created_by: e.created_by.clone(),
+        created_at: paging::utc(e.created_at),
+        voided_at: e.voided_at.map(paging::utc),
+        void_reason: e.void_reason.clone(),
+    }
+}
+
+/// Sums in whole đồng.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct FundingTotals {
+    pub received_vnd: i64,
+    pub spent_vnd: i64,
+    /// Received minus spent.
+    pub balance_vnd: i64,
+    /// Received and spent per source (`sponsorship`, `state_budget`, `other`).
+    pub received_by_source: HashMap<String, i64>,
+    pub spent_by_source: HashMap<String, i64>,
+    /// Spent per category (`training`, `materials`, `member_support`, `other`).
+    pub spent_by_category: HashMap<String, i64>,
+}
+
+/// The totals of the entries that are not voided.
+pub fn funding_totals(entries: &[FundingEntry]) -> FundingTotals {
+    let mut t = FundingTotals::default();
+    for e in entries.iter().filter(|e| e.voided_at.is_none()) {
+        if e.direction == "received" {
+            t.received_vnd += e.amount_vnd;
+            *t.received_by_source.entry(e.source.clone()).or_default() += e.amount_vnd;
+        } else {
+            t.spent_vnd += e.amount_vnd;
+            *t.spent_by_source.entry(e.source.clone()).or_default() += e.amount_vnd;
+            *t.spent_by_category.entry(e.category.clone()).or_default() += e.amount_vnd;
+        }
+    }
+    t.balance_vnd = t.received_vnd - t.spent_vnd;
+    t
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FundingResponse {
+    pub commune_id: String,
+    pub period: PeriodResponse,
+    pub totals: FundingTotals,
+    /// The period's entries, oldest first, voided ones included.
+    pub items: Vec<FundingEntryResponse>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct FundingQuery {
+    /// `month`, `quarter` (default) or `year`.
+    pub period: Option<PeriodKind>,
+    /// A day inside the period (default today, Vietnam time).
+    pub date: Option<NaiveDate>,
+    /// Administrators: the commune.
+    pub commune_id: Option<String>,
+}
+
+/// The commune's offices: the chairman and every department; an administrator names the commune.
+fn funding_reader_commune(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    named: Option<&str>,
+) -> Result<String, ApiError> {
+    auth.require_role(&[Role::Admin, Role::Chairman, Role::Department])?;
+    planner_commune(conn, auth, named)
+}
+
+/// The funds of a period: entries and totals per source and category (the commune's offices).
+#[utoipa::path(tag = "plans", params(FundingQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Entries and totals", body = FundingResponse),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a commune office", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Commune outside your scope", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/funding")]
+pub async fn list_funding(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<FundingQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let period = Period::containing(
+        q.period.unwrap_or(PeriodKind::Quarter),
+        q.date.unwrap_or_else(stats::period::local_today),
+    );
+    let res = db::run(&state.pool, move |conn| {
+        let commune = funding_reader_commune(conn, &auth, q.commune_id.as_deref())?;
+        let entries = store::funding_between(conn, &commune, period.start, period.end)?;
+        Ok(FundingResponse {
+            commune_id: commune,
+            period: period_response(&period),
+            totals: funding_totals(&entries),
+            items: entries.iter().map(funding_response).collect(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(res))
+}
+
+/// Records money received or spent (the chairman and the culture-social office).
+#[utoipa::path(tag = "plans", request_body = NewFundingEntry, security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Recorded", body = FundingEntryResponse),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a plan keeper", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Commune outside your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid fields (an amount with a fraction is not JSON of the right shape)", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/funding")]
+pub async fn add_funding(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<NewFundingEntry>,
+) -> Result<HttpResponse, ApiError> {
+    require_planner(&auth)?;
+    let b = body.into_inner();
+    let mut errors = vec![];
+    if !DIRECTIONS.contains(&b.direction.as_str()) {
+        errors.push(FieldError::new("direction", "unknown", "received or spent"));
+    }
+    if !SOURCES.contains(&b.source.as_str()) {
+        errors.push(FieldError::new(
+            "source",
+            "unknown",
+            "sponsorship, state_budget or other",
+        ));
+    }
+    let categories: &[&str] = if b.direction == "spent" {
+        &SPENT_CATEGORIES
+    } else {
+        &RECEIVED_CATEGORIES
+    };
+    if !categories.contains(&b.category.as_str()) {
+        errors.push(FieldError::new(
+            "category",
+            "unknown",
+            format!("one of {}", categories.join(", ")),
+        ));
+    }
+    let party = b.party.trim().to_owned();
+    if party.is_empty() || party.chars().count() > 200 {
+        errors.push(FieldError::new("party", "length", "1 to 200 characters"));
+    }
+    let description = b
+        .description
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_owned);
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 1000)
+    {
+        errors.push(FieldError::new(
+            "description",
+            "length",
+            "at most 1000 characters",
+        ));
+    }
+    if !(1..=MAX_AMOUNT).contains(&b.amount_vnd) {
+        errors.push(FieldError::new(
+            "amount_vnd",
+            "out_of_range",
+            "1 to 1,000,000,000,000 đồng",
+        ));
+    }
+    let entry = db::run(&state.pool, move |conn| {
+        let commune = planner_commune(conn, &auth, b.commune_id.as_deref())?;
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        let entry = FundingEntry {
+            id: db::new_id(),
+            commune_id: commune,
+            direction: b.direction,
+            source: b.source,
+            category: b.category,
+            party,
+            description,
+            amount_vnd: b.amount_vnd,
+            occurred_on: b.occurred_on,
+            created_by: auth.id.clone(),
+            created_at: db::now(),
+            voided_at: None,
+            voided_by: None,
+            void_reason: None,
+        };
+        db::write_tx(conn, |conn| {
+            store::insert_funding(conn, &entry)?;
+            db::audit::by_user(
+                conn,
+                &auth,
+                "funding_recorded",
+                "funding_entry",
+                &entry.id,
+                Some(&entry.commune_id),
+                serde_json::json!({"direction": entry.direction, "source": entry.source, "amount_vnd": entry.amount_vnd}),
+            )?;
+            Ok::<_, ApiError>(())
+        })?;
+        Ok(entry)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(funding_response(&entry)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoidFunding {
+    /// Why the entry is wrong.
+    pub reason: String,
+}
+
+/// Voids a mistaken entry (kept and shown, no longer counted); enter the right one anew.
+#[utoipa::path(tag = "plans", request_body = VoidFunding, params(("id" = String, Path, description = "Entry id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Voided", body = FundingEntryResponse),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a plan keeper", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such entry in your commune", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Voided already", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "No reason", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/funding/{id}/void")]
+pub async fn void_funding(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<String>,
+    body: web::Json<VoidFunding>,
+) -> Result<HttpResponse, ApiError> {
+    require_planner(&auth)?;
+    let id = path.into_inner();
+    let reason = body.into_inner().reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "reason",
+            "length",
+            "1 to 500 characters",
+        )]));
+    }
+    let entry = db::run(&state.pool, move |conn| {
+        db::write_tx(conn, |conn| {
+            let not_found = || ApiError::NotFound {
+                code: "funding_entry_not_found",
+                detail: "No such entry.".into(),
+            };
+            let entry = store::find_funding(conn, &id)?.ok_or_else(not_found)?;
+            if auth.role != Role::Admin && auth.commune_id.as_deref() != Some(&entry.commune_id) {
+                return Err(not_found());
+            }
+            if !store::void_funding(conn, &id, &auth.id, &reason, db::now())? {
+                return Err(ApiError::Conflict {
+                    code: "funding_entry_voided",
+                    detail: "This entry was voided already.".into(),
+                });
+            }
+            db::audit::by_user(
+                conn,
+                &auth,
+                "funding_voided",
+                "funding_entry",
+                &id,
+                Some(&entry.commune_id),
+                serde_json::json!({"reason": reason, "amount_vnd": entry.amount_vnd}),
+            )?;
+            store::find_funding(conn, &id)?.ok_or_else(not_found)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(funding_response(&entry)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figure(numerator: i64, denominator: i64) -> Figure {
+        Figure {
+            numerator,
+            denominator: Some(denominator),
+            unknown_age: 0,
+        }
+    }
+
+    #[test]
+    fn the_gap_is_the_people_still_needed_rounded_up() {
+        assert_eq!(gap(&figure(1, 2), 80.0), 1); // 80 % of 2 is 1.6: 2 needed
+        assert_eq!(gap(&figure(2, 2), 80.0), 0);
+        assert_eq!(gap(&figure(0, 3), 66.7), 3); // 2.001: 3 needed
+        assert_eq!(gap(&figure(0, 3), 66.6), 2); // 1.998: 2 needed
+        assert_eq!(gap(&figure(0, 1000), 80.0), 800);
+        assert_eq!(gap(&figure(900, 1000), 80.0), 0);
+        assert_eq!(gap(&figure(0, 0), 80.0), 0);
+    }
+
+    #[test]
+    fn totals_are_exact_sums_of_whole_dong_without_voided_entries() {
+        let entry = |direction: &str, source: &str, category: &str, amount: i64, voided: bool| {
+            FundingEntry {
+                id: db::new_id(),
+                commune_id: "c".into(),
+                direction: direction.into(),
+                source: source.into(),
+                category: category.into(),
+                party: "p".into(),
+                description: None,
+                amount_vnd: amount,
+                occurred_on: NaiveDate::from_ymd_opt(2026, 10, 1).expect("date"),
+                created_by: "u".into(),
+                created_at: db::now(),
+                voided_at: voided.then(db::now),
+                voided_by: None,
+                void_reason: None,
+            }
+        };
+        let entries = [
+            entry("received", "sponsorship", "cash", 999_999_999_999, false),
+            entry("received", "state_budget", "cash", 1, false),
+            entry("received", "sponsorship", "cash", 5_000_000, true),
+            entry("spent", "state_budget", "training", 3_333_333, false),
+            entry("spent", "sponsorship", "materials", 1_000_001, false),
+        ];
+        let t = funding_totals(&entries);
+        assert_eq!(t.received_vnd, 1_000_000_000_000);
+        assert_eq!(t.spent_vnd, 4_333_334);
+        assert_eq!(t.balance_vnd, 999_995_666_666);
+        assert_eq!(t.received_by_source["sponsorship"], 999_999_999_999);
+        assert_eq!(t.spent_by_category["training"], 3_333_333);
+        assert_eq!(t.spent_by_source["sponsorship"], 1_000_001);
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE funding_entries;
+DROP TABLE targets;
