@@ -662,6 +662,20 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
             "Nhận sự kiện riêng",
         ),
         (
+            "/api/v1/reports/{id}/submit",
+            Method::POST,
+            json!(null),
+            format!("{report}/submit"),
+            "Mao Điền",
+        ),
+        (
+            "/api/v1/reports/{id}/acknowledge",
+            Method::POST,
+            json!({}),
+            format!("{report}/acknowledge"),
+            "Mao Điền",
+        ),
+        (
             "/api/v1/funding/{id}/void",
             Method::POST,
             json!({ "reason": "thử" }),

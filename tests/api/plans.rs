@@ -12,6 +12,7 @@ use crate::stats::{home, push, visit};
 both_backends!(
     progress_against_targets_counts_each_quarter_from_local_midnight,
     funding_totals_are_exact_whole_dong_per_period,
+    the_city_compares_communes_without_names_and_acknowledges_submitted_reports,
 );
 
 async fn body(res: reqwest::Response) -> Value {
@@ -400,4 +401,210 @@ async fn funding_totals_are_exact_whole_dong_per_period(app: TestApp) {
         "commune_not_found",
     )
     .await;
+}
+
+async fn the_city_compares_communes_without_names_and_acknowledges_submitted_reports(app: TestApp) {
+    let f = app.fixture().await;
+    let city = app.insert_user("thanh.pho", "city", None, None, &[]);
+    let city = app.account(city, "thanh.pho").await;
+    let (here, people) = home(
+        &app,
+        &f.leader.token,
+        &f.v1,
+        &[("Đặng Văn Hải", Some(1960))],
+    )
+    .await;
+    home(
+        &app,
+        &f.other_leader.token,
+        &f.v3,
+        &[("Ngô Thị Lan", Some(1985))],
+    )
+    .await;
+    let item = json!([{"service_code": "vneid_level2", "outcome": "done"}]);
+    push(
+        &app,
+        &f.volunteer.token,
+        vec![visit(
+            &here,
+            &[&people[0]],
+            "2026-11-10T02:00:00Z",
+            "house_visit",
+            item,
+        )],
+    )
+    .await;
+    body(
+        set_targets(
+            &app,
+            &f.chairman.token,
+            json!({"period": "quarter", "date": "2026-11-01", "items": [
+                {"indicator_code": "households_visited", "target_percent": 90}]}),
+        )
+        .await,
+    )
+    .await;
+
+    // Commune by commune: totals and targets, never a name.
+    let res = app
+        .get_authed(
+            "/api/v1/stats/communes?period=quarter&date=2026-11-20",
+            &city.token,
+        )
+        .await;
+    let text = res.text().await.expect("text");
+    assert!(!text.contains("Hải") && !text.contains("Lan"), "{text}");
+    let compare: Value = serde_json::from_str(&text).expect("json");
+    let of = |commune: &str, code: &str| -> Value {
+        let c = compare["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|c| c["commune_id"] == commune)
+            .unwrap_or_else(|| panic!("no commune {commune} in {compare}"));
+        c["indicators"]
+            .as_array()
+            .expect("indicators")
+            .iter()
+            .find(|i| i["code"] == code)
+            .cloned()
+            .expect("indicator")
+    };
+    let ours = of(&f.commune, "households_visited");
+    assert_eq!(ours["current"]["numerator"], 1);
+    assert_eq!(ours["current"]["denominator"], 1);
+    assert_eq!(ours["target_percent"], 90.0);
+    let theirs = of(&f.other_commune, "households_visited");
+    assert_eq!(theirs["current"]["numerator"], 0);
+    assert_eq!(theirs["current"]["denominator"], 1);
+    assert!(theirs["target_percent"].is_null());
+    let vneid = of(&f.commune, "adults_vneid_level2");
+    assert_eq!(vneid["current"]["numerator"], 1);
+    // The city reads no household, and a chairman no other commune.
+    assert_eq!(
+        app.get_authed("/api/v1/households", &city.token)
+            .await
+            .status(),
+        403
+    );
+    assert_problem(
+        app.get_authed("/api/v1/stats/communes", &f.chairman.token)
+            .await,
+        403,
+        "role_not_allowed",
+    )
+    .await;
+
+    // The commune approves its Q4 report and sends it; the city acknowledges it once.
+    let report = body(
+        app.send(
+            Method::POST,
+            "/api/v1/reports",
+            Some(&f.culture_social.token),
+            Some(&json!({"period": "quarter", "date": "2026-11-20"})),
+        )
+        .await,
+    )
+    .await;
+    let id = report["id"].as_str().expect("id").to_owned();
+    let post = |path: String, token: String, payload: Option<Value>| {
+        let app = &app;
+        async move {
+            app.send(Method::POST, &path, Some(&token), payload.as_ref())
+                .await
+        }
+    };
+    let submit = format!("/api/v1/reports/{id}/submit");
+    let ack = format!("/api/v1/reports/{id}/acknowledge");
+    assert_problem(
+        post(submit.clone(), f.chairman.token.clone(), None).await,
+        409,
+        "report_not_approved",
+    )
+    .await;
+    body(
+        post(
+            format!("/api/v1/reports/{id}/approve"),
+            f.chairman.token.clone(),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_problem(
+        post(ack.clone(), city.token.clone(), Some(json!({}))).await,
+        404,
+        "report_not_found",
+    )
+    .await;
+    assert_problem(
+        post(submit.clone(), f.other_chairman.token.clone(), None).await,
+        404,
+        "report_not_found",
+    )
+    .await;
+    assert_problem(
+        post(submit.clone(), f.culture_social.token.clone(), None).await,
+        403,
+        "role_not_allowed",
+    )
+    .await;
+    let sent = body(post(submit.clone(), f.chairman.token.clone(), None).await).await;
+    assert_eq!(sent["report_id"], id.as_str());
+    assert!(sent["acknowledged_at"].is_null());
+    assert_problem(
+        post(submit, f.chairman.token.clone(), None).await,
+        409,
+        "report_submitted",
+    )
+    .await;
+
+    let inbox = body(
+        app.get_authed("/api/v1/report-submissions", &city.token)
+            .await,
+    )
+    .await;
+    assert_eq!(inbox["items"].as_array().expect("items").len(), 1);
+    assert_eq!(inbox["items"][0]["commune_id"], f.commune.as_str());
+    assert_eq!(
+        app.get_authed(&format!("/api/v1/reports/{id}"), &city.token)
+            .await
+            .status(),
+        200
+    );
+    assert_problem(
+        post(ack.clone(), f.chairman.token.clone(), Some(json!({}))).await,
+        403,
+        "role_not_allowed",
+    )
+    .await;
+    let acked = body(
+        post(
+            ack.clone(),
+            city.token.clone(),
+            Some(json!({"note": "Đã nhận báo cáo quý IV"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(acked["acknowledgement"], "Đã nhận báo cáo quý IV");
+    assert!(acked["acknowledged_at"].is_string());
+    assert_problem(
+        post(ack, city.token.clone(), Some(json!({}))).await,
+        409,
+        "report_acknowledged",
+    )
+    .await;
+    let own = body(
+        app.get_authed("/api/v1/report-submissions", &f.chairman.token)
+            .await,
+    )
+    .await;
+    assert!(own["items"][0]["acknowledged_at"].is_string());
+    let none = body(
+        app.get_authed("/api/v1/report-submissions", &f.other_chairman.token)
+            .await,
+    )
+    .await;
+    assert_eq!(none["items"], json!([]));
 }

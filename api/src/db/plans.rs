@@ -4,7 +4,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::{funding_entries as fe, targets as t};
+use super::schema::{funding_entries as fe, report_submissions as rs, targets as t};
 use super::DbConnection;
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -131,4 +131,68 @@ pub fn void_funding(
         ))
         .execute(conn)?;
     Ok(n == 1)
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rs)]
+pub struct Submission {
+    pub report_id: String,
+    pub commune_id: String,
+    pub submitted_by: String,
+    pub submitted_at: NaiveDateTime,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub acknowledgement: Option<String>,
+}
+
+pub fn find_submission(
+    conn: &mut DbConnection,
+    report_id: &str,
+) -> QueryResult<Option<Submission>> {
+    rs::table
+        .find(report_id)
+        .select(Submission::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_submission(conn: &mut DbConnection, s: &Submission) -> QueryResult<()> {
+    diesel::insert_into(rs::table)
+        .values(s)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Acknowledges once; false when it was acknowledged already.
+pub fn acknowledge(
+    conn: &mut DbConnection,
+    report_id: &str,
+    by: &str,
+    note: Option<&str>,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        rs::table
+            .find(report_id)
+            .filter(rs::acknowledged_at.is_null()),
+    )
+    .set((
+        rs::acknowledged_by.eq(by),
+        rs::acknowledged_at.eq(at),
+        rs::acknowledgement.eq(note),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Submissions, newest first: of one commune, or of all.
+pub fn submissions(
+    conn: &mut DbConnection,
+    commune_id: Option<&str>,
+) -> QueryResult<Vec<Submission>> {
+    let mut q = rs::table.select(Submission::as_select()).into_boxed();
+    if let Some(c) = commune_id {
+        q = q.filter(rs::commune_id.eq(c.to_owned()));
+    }
+    q.order((rs::submitted_at.desc(), rs::report_id)).load(conn)
 }

@@ -599,6 +599,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    report_submissions (report_id) {
+        report_id -> Text,
+        commune_id -> Text,
+        submitted_by -> Text,
+        submitted_at -> Timestamp,
+        acknowledged_by -> Nullable<Text>,
+        acknowledged_at -> Nullable<Timestamp>,
+        acknowledgement -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     targets (id) {
         id -> Text,
         commune_id -> Text,
