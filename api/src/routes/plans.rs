@@ -242,6 +242,14 @@ pub async fn set_targets(
     Ok(HttpResponse::Ok().json(res))
 }
 
+/// The period a query names: a quarter by default, around today (Vietnam time) by default.
+fn chosen_period(kind: Option<PeriodKind>, date: Option<NaiveDate>) -> Period {
+    Period::containing(
+        kind.unwrap_or(PeriodKind::Quarter),
+        date.unwrap_or_else(stats::period::local_today),
+    )
+}
+
 fn period_kind_str(kind: PeriodKind) -> &'static str {
     match kind {
         PeriodKind::Week => "week",
@@ -320,10 +328,7 @@ pub async fn progress(
     query: web::Query<ProgressQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let period = Period::containing(
-        q.period.unwrap_or(PeriodKind::Quarter),
-        q.date.unwrap_or_else(stats::period::local_today),
-    );
+    let period = chosen_period(q.period, q.date);
     let res = db::run(&state.pool, move |conn| {
         let (commune, villages) = figure_scope(conn, &auth, q.commune_id.as_deref(), None)?;
         let targets =
@@ -529,10 +534,7 @@ pub async fn list_funding(
     query: web::Query<FundingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let period = Period::containing(
-        q.period.unwrap_or(PeriodKind::Quarter),
-        q.date.unwrap_or_else(stats::period::local_today),
-    );
+    let period = chosen_period(q.period, q.date);
     let res = db::run(&state.pool, move |conn| {
         let commune = funding_reader_commune(conn, &auth, q.commune_id.as_deref())?;
         let entries = store::funding_between(conn, &commune, period.start, period.end)?;
@@ -960,10 +962,7 @@ pub async fn compare_communes(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin, Role::City])?;
     let q = query.into_inner();
-    let period = Period::containing(
-        q.period.unwrap_or(PeriodKind::Quarter),
-        q.date.unwrap_or_else(stats::period::local_today),
-    );
+    let period = chosen_period(q.period, q.date);
     let codes: Option<Vec<String>> = q
         .codes
         .as_deref()

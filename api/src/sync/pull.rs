@@ -134,11 +134,7 @@ pub fn pull(
     {
         store::touch_device(conn, device, &auth.id, auth.commune_id.as_deref(), None)?;
     }
-    let personal_rows = res
-        .changes
-        .iter()
-        .filter(|c| c.kind == "household" || c.kind == "resident")
-        .count();
+    let personal_rows = personal_rows(&res.changes);
     if personal && personal_rows > 0 {
         db::audit::by_user(
             conn,
@@ -151,6 +147,14 @@ pub fn pull(
         )?;
     }
     Ok(res)
+}
+
+/// Households and residents among `changes`: the personal data a page carries.
+fn personal_rows(changes: &[Change]) -> usize {
+    changes
+        .iter()
+        .filter(|c| c.kind == "household" || c.kind == "resident")
+        .count()
 }
 
 /// Kinds of object the change feed carries.
@@ -241,11 +245,7 @@ pub fn feed(
         (None, None) => (-1, 0),
     };
     let res = changes_since(conn, &scope, None, Some(&kinds), personal, after, limit)?;
-    let personal_rows = res
-        .changes
-        .iter()
-        .filter(|c| c.kind == "household" || c.kind == "resident")
-        .count();
+    let personal_rows = personal_rows(&res.changes);
     db::audit::by_user(
         conn,
         auth,
