@@ -171,6 +171,23 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
         "/api/v1/funding/{}/void",
         body(res).await["id"].as_str().expect("id")
     );
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/plans",
+            Some(&f.culture_social.token),
+            Some(
+                &json!({"period": "quarter", "date": "2026-10-01", "number": "9/KH-UBND",
+                "issued_on": "2026-10-02", "signer": "Chủ tịch", "purpose": "Kế hoạch riêng của xã",
+                "tasks": []}),
+            ),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let plan = format!(
+        "/api/v1/plans/{}",
+        body(res).await["id"].as_str().expect("id")
+    );
     let hh = format!("/api/v1/households/{}", reg.household);
     let report = app
         .send(
@@ -674,6 +691,21 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
             json!({}),
             format!("{report}/acknowledge"),
             "Mao Điền",
+        ),
+        (
+            "/api/v1/plans/{id}",
+            Method::GET,
+            json!(null),
+            plan.clone(),
+            "Kế hoạch riêng",
+        ),
+        (
+            "/api/v1/plans/{id}/versions",
+            Method::POST,
+            json!({"base_version": 1, "change_note": "x", "number": "9/KH-UBND", "issued_on": "2026-10-02",
+                "signer": "Chủ tịch", "purpose": "Kế hoạch riêng của xã", "tasks": []}),
+            format!("{plan}/versions"),
+            "Kế hoạch riêng",
         ),
         (
             "/api/v1/funding/{id}/void",

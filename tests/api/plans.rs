@@ -13,6 +13,7 @@ both_backends!(
     progress_against_targets_counts_each_quarter_from_local_midnight,
     funding_totals_are_exact_whole_dong_per_period,
     the_city_compares_communes_without_names_and_acknowledges_submitted_reports,
+    a_plan_amended_twice_keeps_every_version,
 );
 
 async fn body(res: reqwest::Response) -> Value {
@@ -607,4 +608,172 @@ async fn the_city_compares_communes_without_names_and_acknowledges_submitted_rep
     )
     .await;
     assert_eq!(none["items"], json!([]));
+}
+
+async fn a_plan_amended_twice_keeps_every_version(app: TestApp) {
+    let f = app.fixture().await;
+    let city = app.insert_user("thanh.pho", "city", None, None, &[]);
+    let city = app.account(city, "thanh.pho").await;
+    let plan = json!({"period": "quarter", "date": "2026-10-01", "number": "125/KH-UBND",
+        "issued_on": "2026-10-03", "signer": "Chủ tịch UBND xã", "purpose": "Phổ cập dịch vụ số đến từng hộ.",
+        "tasks": [
+            {"title": "Tập huấn kỹ năng số cho thành viên Tổ", "department": "culture_social", "due_on": "2026-10-31"},
+            {"title": "Rà soát hộ chưa có VNeID mức 2", "village_id": f.v1, "due_on": "2026-11-30"}]});
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/plans",
+            Some(&f.culture_social.token),
+            Some(&plan),
+        )
+        .await;
+    let v1 = body(res).await;
+    assert_eq!(v1["version"], 1);
+    assert_eq!(v1["period"]["label"], "2026-Q4");
+    let id = v1["id"].as_str().expect("id").to_owned();
+    let tasks = v1["current"]["tasks"].clone();
+    assert_eq!(tasks[0]["status"], "not_started");
+    let task0 = tasks[0]["id"].as_str().expect("task id").to_owned();
+    // One plan a period.
+    assert_problem(
+        app.send(
+            Method::POST,
+            "/api/v1/plans",
+            Some(&f.chairman.token),
+            Some(&plan),
+        )
+        .await,
+        409,
+        "plan_exists",
+    )
+    .await;
+
+    let amend = |base: i32, note: &str, tasks: Value| {
+        json!({"base_version": base, "change_note": note, "number": "125/KH-UBND", "issued_on": "2026-10-03",
+            "signer": "Chủ tịch UBND xã", "purpose": "Phổ cập dịch vụ số đến từng hộ.", "tasks": tasks})
+    };
+    let path = format!("/api/v1/plans/{id}/versions");
+    let mut t2 = tasks.clone();
+    t2[0]["status"] = json!("done");
+    let v2 = body(
+        app.send(
+            Method::POST,
+            &path,
+            Some(&f.culture_social.token),
+            Some(&amend(1, "Đã tập huấn xong", t2)),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(v2["version"], 2);
+    assert_eq!(
+        v2["current"]["tasks"][0]["id"],
+        task0.as_str(),
+        "a task keeps its id"
+    );
+    let mut t3 = v2["current"]["tasks"].clone();
+    t3.as_array_mut()
+        .expect("tasks")
+        .push(json!({"title": "Tuyên truyền trên loa thôn", "village_id": f.v2}));
+    let v3 = body(
+        app.send(
+            Method::POST,
+            &path,
+            Some(&f.chairman.token),
+            Some(&amend(2, "Bổ sung nhiệm vụ tuyên truyền", t3)),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(v3["version"], 3);
+    // A stale amendment (from version 2) is refused and changes nothing.
+    assert_problem(
+        app.send(
+            Method::POST,
+            &path,
+            Some(&f.culture_social.token),
+            Some(&amend(2, "Muộn", json!([]))),
+        )
+        .await,
+        409,
+        "plan_changed",
+    )
+    .await;
+
+    let read = body(
+        app.get_authed(&format!("/api/v1/plans/{id}"), &f.police.token)
+            .await,
+    )
+    .await;
+    let versions = read["versions"].as_array().expect("versions");
+    assert_eq!(versions.len(), 3);
+    assert_eq!(read["version"], 3);
+    assert_eq!(versions[0]["tasks"][0]["status"], "not_started");
+    assert!(versions[0]["change_note"].is_null());
+    assert_eq!(versions[1]["tasks"][0]["status"], "done");
+    assert_eq!(versions[1]["change_note"], "Đã tập huấn xong");
+    assert_eq!(versions[2]["tasks"].as_array().expect("tasks").len(), 3);
+    assert_eq!(read["current"]["tasks"].as_array().expect("tasks").len(), 3);
+
+    // Who may: plan keepers write; the city and the commune's offices read; others do not.
+    assert_problem(
+        app.send(
+            Method::POST,
+            &path,
+            Some(&f.police.token),
+            Some(&amend(3, "x", json!([]))),
+        )
+        .await,
+        403,
+        "role_not_allowed",
+    )
+    .await;
+    assert_problem(
+        app.send(
+            Method::POST,
+            &path,
+            Some(&f.other_chairman.token),
+            Some(&amend(3, "x", json!([]))),
+        )
+        .await,
+        404,
+        "plan_not_found",
+    )
+    .await;
+    assert_eq!(
+        app.get_authed(&format!("/api/v1/plans/{id}"), &city.token)
+            .await
+            .status(),
+        200
+    );
+    assert_problem(
+        app.get_authed(&format!("/api/v1/plans/{id}"), &f.other_chairman.token)
+            .await,
+        404,
+        "plan_not_found",
+    )
+    .await;
+    assert_problem(
+        app.get_authed("/api/v1/plans", &f.volunteer.token).await,
+        403,
+        "role_not_allowed",
+    )
+    .await;
+    let listed = body(app.get_authed("/api/v1/plans", &city.token).await).await;
+    assert_eq!(listed["items"][0]["version"], 3);
+    let mut bad = plan.clone();
+    bad["date"] = json!("2027-01-05");
+    bad["tasks"][1]["village_id"] = json!(f.v3);
+    assert_problem(
+        app.send(
+            Method::POST,
+            "/api/v1/plans",
+            Some(&f.chairman.token),
+            Some(&bad),
+        )
+        .await,
+        400,
+        "validation_failed",
+    )
+    .await;
 }

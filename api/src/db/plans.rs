@@ -4,7 +4,9 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::{funding_entries as fe, report_submissions as rs, targets as t};
+use super::schema::{
+    funding_entries as fe, plan_versions as pv, plans as pl, report_submissions as rs, targets as t,
+};
 use super::DbConnection;
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -195,4 +197,96 @@ pub fn submissions(
         q = q.filter(rs::commune_id.eq(c.to_owned()));
     }
     q.order((rs::submitted_at.desc(), rs::report_id)).load(conn)
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = pl)]
+pub struct Plan {
+    pub id: String,
+    pub commune_id: String,
+    pub period_kind: String,
+    pub period_start: NaiveDate,
+    pub version: i32,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = pv)]
+pub struct PlanVersion {
+    pub plan_id: String,
+    pub version: i32,
+    pub number: String,
+    pub issued_on: NaiveDate,
+    pub signer: String,
+    pub purpose: String,
+    /// JSON array of tasks.
+    pub tasks: String,
+    pub change_note: Option<String>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn find_plan(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Plan>> {
+    pl::table
+        .find(id)
+        .select(Plan::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn plan_for(
+    conn: &mut DbConnection,
+    commune_id: &str,
+    kind: &str,
+    start: NaiveDate,
+) -> QueryResult<Option<Plan>> {
+    pl::table
+        .filter(pl::commune_id.eq(commune_id))
+        .filter(pl::period_kind.eq(kind))
+        .filter(pl::period_start.eq(start))
+        .select(Plan::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Plans of one commune, or of all, the latest period first.
+pub fn list_plans(conn: &mut DbConnection, commune_id: Option<&str>) -> QueryResult<Vec<Plan>> {
+    let mut q = pl::table.select(Plan::as_select()).into_boxed();
+    if let Some(c) = commune_id {
+        q = q.filter(pl::commune_id.eq(c.to_owned()));
+    }
+    q.order((pl::period_start.desc(), pl::commune_id, pl::id))
+        .load(conn)
+}
+
+pub fn insert_plan(conn: &mut DbConnection, plan: &Plan, first: &PlanVersion) -> QueryResult<()> {
+    diesel::insert_into(pl::table).values(plan).execute(conn)?;
+    diesel::insert_into(pv::table).values(first).execute(conn)?;
+    Ok(())
+}
+
+/// Adds version `v.version` if the plan is still at the version before it; false otherwise.
+pub fn amend_plan(conn: &mut DbConnection, v: &PlanVersion) -> QueryResult<bool> {
+    let moved = diesel::update(
+        pl::table
+            .find(&v.plan_id)
+            .filter(pl::version.eq(v.version - 1)),
+    )
+    .set((pl::version.eq(v.version), pl::updated_at.eq(v.created_at)))
+    .execute(conn)?;
+    if moved != 1 {
+        return Ok(false);
+    }
+    diesel::insert_into(pv::table).values(v).execute(conn)?;
+    Ok(true)
+}
+
+pub fn plan_versions(conn: &mut DbConnection, plan_id: &str) -> QueryResult<Vec<PlanVersion>> {
+    pv::table
+        .filter(pv::plan_id.eq(plan_id))
+        .order(pv::version)
+        .select(PlanVersion::as_select())
+        .load(conn)
 }

@@ -599,6 +599,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    plans (id) {
+        id -> Text,
+        commune_id -> Text,
+        period_kind -> Text,
+        period_start -> Date,
+        version -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    plan_versions (plan_id, version) {
+        plan_id -> Text,
+        version -> Integer,
+        number -> Text,
+        issued_on -> Date,
+        signer -> Text,
+        purpose -> Text,
+        tasks -> Text,
+        change_note -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     report_submissions (report_id) {
         report_id -> Text,
         commune_id -> Text,
