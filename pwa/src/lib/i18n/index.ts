@@ -85,3 +85,37 @@ export function setLanguage(lng: Language): void {
 }
 
 applyToDocument(i18n.language as Language);
+
+export interface Formatters {
+  /** A time (ms or ISO string) as a Vietnamese-time date and hour. */
+  dateTime(value: number | string): string;
+  /** A date (`YYYY-MM-DD`) or a time, as a date. */
+  date(value: number | string): string;
+  time(value: number | string): string;
+  number(value: number): string;
+}
+
+/** Dates in Asia/Ho_Chi_Minh and the language's own formats (25/11/2026, 1.234). */
+export function formatters(lng: Language): Formatters {
+  const locale = lng === 'vi' ? 'vi-VN' : 'en-GB';
+  const timeZone = 'Asia/Ho_Chi_Minh';
+  const dt = new Intl.DateTimeFormat(locale, { dateStyle: 'short', timeStyle: 'short', timeZone });
+  const d = new Intl.DateTimeFormat(locale, { day: '2-digit', month: '2-digit', year: 'numeric', timeZone });
+  const tm = new Intl.DateTimeFormat(locale, { timeStyle: 'short', timeZone });
+  const n = new Intl.NumberFormat(locale);
+  const toDate = (v: number | string) =>
+    typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) ? new Date(`${v}T12:00:00+07:00`) : new Date(v);
+  return {
+    dateTime: (v) => dt.format(toDate(v)),
+    date: (v) => d.format(toDate(v)),
+    time: (v) => tm.format(toDate(v)),
+    number: (v) => n.format(v),
+  };
+}
+
+export const fmt: Readable<Formatters> = derived(language, formatters);
+
+/** Today's date in Vietnam (`YYYY-MM-DD`), whatever the phone's time zone. */
+export function localToday(now: number = Date.now()): string {
+  return new Date(now + 7 * 3600_000).toISOString().slice(0, 10);
+}
