@@ -75,6 +75,10 @@ export default defineConfig({
       devOptions: { enabled: false },
     }),
   ],
+  resolve: {
+    // Dexie's package entry wraps its ES5 UMD build; the modern ES module build is smaller.
+    alias: [{ find: /^dexie$/, replacement: 'dexie/dist/modern/dexie.mjs' }],
+  },
   build: {
     target: 'es2022',
     // Keep the asset names stable under /assets/ so the server can mark them immutable.

@@ -89,6 +89,8 @@ pub struct Settings {
     pub workers: usize,
     /// Days a refresh token stays valid without being used (a volunteer offline for weeks).
     pub refresh_idle_days: u32,
+    /// Seconds an access token is valid; the app refreshes it with the refresh token.
+    pub access_token_ttl_secs: u32,
     /// Token-signing secret shared by every instance; generated into `data_dir` when unset.
     pub jwt_secret: Option<SecretString>,
     /// How often the webhook worker looks for due deliveries.
@@ -201,6 +203,12 @@ impl Settings {
             1,
             365,
         )?;
+        let access_token_ttl_secs = number(
+            "access_token_ttl_secs",
+            value("access_token_ttl_secs", "900")?,
+            5,
+            86_400,
+        )?;
         let webhook_poll_ms = number(
             "webhook_poll_ms",
             value("webhook_poll_ms", "1000")?,
@@ -242,6 +250,7 @@ impl Settings {
             shutdown_timeout_secs,
             workers,
             refresh_idle_days,
+            access_token_ttl_secs,
             jwt_secret,
             webhook_poll_ms,
             webhook_retry_base_ms,
@@ -298,6 +307,17 @@ mod tests {
             .expect_err("nan")
             .to_string();
         assert!(err.contains("not a whole number"), "{err}");
+    }
+
+    #[test]
+    fn access_tokens_last_fifteen_minutes_unless_configured() {
+        assert_eq!(settings(&[]).expect("defaults").access_token_ttl_secs, 900);
+        let s = settings(&[("access_token_ttl_secs", "20")]).expect("short lifetimes for tests");
+        assert_eq!(s.access_token_ttl_secs, 20);
+        let err = settings(&[("access_token_ttl_secs", "2")])
+            .expect_err("too short to use")
+            .to_string();
+        assert!(err.contains("TUNGNHA_ACCESS_TOKEN_TTL_SECS"), "{err}");
     }
 
     #[test]

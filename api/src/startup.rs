@@ -13,7 +13,6 @@ use crate::db::{self, DbPool};
 use crate::error;
 
 /// Access tokens live 15 minutes; phones refresh them with their refresh token.
-pub const ACCESS_TOKEN_TTL_SECS: i64 = 15 * 60;
 
 /// What every handler can reach. Nothing in here is state another instance would need: a second
 /// server behind the same PostgreSQL works the same.
@@ -50,7 +49,10 @@ impl Application {
         .await??;
 
         let secret = jwt::load_or_create_secret(settings.jwt_secret.as_ref(), &settings.data_dir)?;
-        let jwt = JwtKeys::from_secret(jwt::secret_bytes(&secret), ACCESS_TOKEN_TTL_SECS);
+        let jwt = JwtKeys::from_secret(
+            jwt::secret_bytes(&secret),
+            i64::from(settings.access_token_ttl_secs),
+        );
         let rotation_key: [u8; 32] = {
             use sha2::Digest;
             let mut h = sha2::Sha256::new();

@@ -45,3 +45,16 @@ self.addEventListener('message', (event) => {
   if (event.data && (event.data as { type?: unknown }).type === 'SKIP_WAITING') void self.skipWaiting();
 });
 clientsClaim();
+
+// Background Sync is only a wake-up: the page's uploader does the sending (it alone knows the
+// session and the outbox's order). Chrome fires `sync` when the network returns, even when the
+// tab was in the background.
+self.addEventListener('sync', (event) => {
+  const e = event as ExtendableEvent & { tag?: string };
+  if (e.tag !== 'outbox') return;
+  e.waitUntil(
+    self.clients
+      .matchAll({ type: 'window' })
+      .then((clients) => clients.forEach((c) => c.postMessage({ type: 'sync' }))),
+  );
+});

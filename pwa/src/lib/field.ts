@@ -81,6 +81,28 @@ export function startSyncTriggers(): void {
   kick();
 }
 
+/** Asks the browser to wake the app when the network is back (Background Sync, where supported). */
+export async function requestWakeUp(): Promise<void> {
+  try {
+    const registration = (await navigator.serviceWorker?.ready) as
+      | (ServiceWorkerRegistration & { sync?: { register(tag: string): Promise<void> } })
+      | undefined;
+    await registration?.sync?.register('outbox');
+  } catch {
+    // Not supported or not allowed: the `online` event and the timer still wake the uploader.
+  }
+}
+
+/** Saves a record made on the phone and starts sending it. */
+export async function save(record: Parameters<Outbox['add']>[1]): Promise<void> {
+  const owner = session.user?.id;
+  if (!owner) throw new Error('no session');
+  await outbox.add(owner, record);
+  await uploader.refreshCounts();
+  void requestWakeUp();
+  void uploader.kick();
+}
+
 /** A download of everything still in the outbox, for when it is stuck and a leader must help. */
 export async function exportOutbox(): Promise<Blob> {
   const entries = await outbox.exportAll();

@@ -35,7 +35,10 @@ export class LoginRequired extends Error {
 
 export const PIN_ITERATIONS = 150_000;
 export const PIN_MAX_FAILURES = 5;
-/** Refresh a little before the expiry the server announced, so a request never races it. */
+/**
+ * Refresh a little before the expiry the server announced, so a request never races it: 30 s, or a
+ * quarter of a very short lifetime.
+ */
 const EXPIRY_MARGIN_MS = 30_000;
 
 function toBase64(bytes: Uint8Array): string {
@@ -99,7 +102,8 @@ export class Session {
     const session: StoredSession = {
       user: tokens.user,
       access_token: tokens.access_token,
-      access_expires_at: this.now() + tokens.expires_in * 1000,
+      access_expires_at:
+        this.now() + tokens.expires_in * 1000 - Math.min(EXPIRY_MARGIN_MS, tokens.expires_in * 250),
       refresh_token: tokens.refresh_token,
     };
     await this.db.setMeta('session', session);
@@ -135,7 +139,7 @@ export class Session {
   async accessToken(): Promise<string> {
     const s = this.current;
     if (!s) throw new LoginRequired();
-    if (this.now() < s.access_expires_at - EXPIRY_MARGIN_MS) return s.access_token;
+    if (this.now() < s.access_expires_at) return s.access_token;
     return this.refresh();
   }
 

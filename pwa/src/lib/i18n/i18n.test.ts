@@ -63,3 +63,20 @@ describe('translations', () => {
     expect(en.app.name).toBe('Từng Nhà');
   });
 });
+
+describe('keys used in the code', () => {
+  it('all exist in the translations (plural keys by their _other form)', () => {
+    const sources = import.meta.glob<string>(['../../**/*.{ts,svelte}', '!../../**/*.test.ts', '!../../**/*.d.ts'], {
+      query: '?raw',
+      import: 'default',
+      eager: true,
+    });
+    const used = new Set<string>();
+    for (const text of Object.values(sources)) {
+      for (const m of text.matchAll(/\$t\(\s*'([a-zA-Z][\w.]*)'/g)) used.add(m[1]);
+    }
+    expect(used.size).toBeGreaterThan(50);
+    const missing = [...used].filter((k) => !viStrings.has(k) && !viStrings.has(`${k}_other`));
+    expect(missing).toEqual([]);
+  });
+});

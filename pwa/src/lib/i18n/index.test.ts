@@ -10,11 +10,11 @@ describe('i18n runtime', () => {
     expect(get(t)('app.subtitle')).toBe('Tổ Công nghệ số cộng đồng');
   });
 
-  it('switches the `t` store with the language', () => {
-    setLanguage('en');
+  it('switches the `t` store with the language, loading English on demand', async () => {
+    await setLanguage('en');
     expect(get(language)).toBe('en');
     expect(get(t)('status.offline')).toBe('Offline');
-    setLanguage('vi');
+    await setLanguage('vi');
     expect(get(t)('status.offline')).toBe('Ngoại tuyến');
   });
 

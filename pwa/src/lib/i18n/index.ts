@@ -9,7 +9,6 @@
  */
 import i18next, { type TFunction } from 'i18next';
 import { derived, writable, type Readable } from 'svelte/store';
-import en from './en.json';
 import vi from './vi.json';
 
 export const LANGUAGES = ['vi', 'en'] as const;
@@ -17,9 +16,12 @@ export type Language = (typeof LANGUAGES)[number];
 export const DEFAULT_LANGUAGE: Language = 'vi';
 export const STORAGE_KEY = 'tungnha.language';
 
+/**
+ * Vietnamese is bundled (the first screen needs it); English is a separate chunk loaded when
+ * chosen (precached by the service worker, so it works offline too).
+ */
 export const resources = {
   vi: { translation: vi },
-  en: { translation: en },
 } as const;
 
 declare module 'i18next' {
@@ -49,7 +51,7 @@ export function savedLanguage(): Language {
 
 const i18n = i18next.createInstance();
 void i18n.init({
-  lng: savedLanguage(),
+  lng: DEFAULT_LANGUAGE,
   fallbackLng: DEFAULT_LANGUAGE,
   supportedLngs: [...LANGUAGES],
   resources,
@@ -73,8 +75,16 @@ function applyToDocument(lng: Language): void {
   document.title = i18n.t('app.name', { lng });
 }
 
-export function setLanguage(lng: Language): void {
-  void i18n.changeLanguage(lng);
+async function load(lng: Language): Promise<void> {
+  if (lng === 'en' && !i18n.hasResourceBundle('en', 'translation')) {
+    const en = (await import('./en.json')).default;
+    i18n.addResourceBundle('en', 'translation', en);
+  }
+}
+
+export async function setLanguage(lng: Language): Promise<void> {
+  await load(lng);
+  await i18n.changeLanguage(lng);
   try {
     storage()?.setItem(STORAGE_KEY, lng);
   } catch {
@@ -84,7 +94,9 @@ export function setLanguage(lng: Language): void {
   language.set(lng);
 }
 
-applyToDocument(i18n.language as Language);
+applyToDocument(DEFAULT_LANGUAGE);
+/** Resolves once the saved language is loaded (at once for Vietnamese). */
+export const ready: Promise<void> = savedLanguage() === DEFAULT_LANGUAGE ? Promise.resolve() : setLanguage(savedLanguage());
 
 export interface Formatters {
   /** A time (ms or ISO string) as a Vietnamese-time date and hour. */

@@ -1,0 +1,268 @@
+// End-to-end test of the field app in real Chromium against the real server with the demo commune:
+// a volunteer signs in, works offline, reloads offline, comes back online through a server that
+// fails the first uploads, and the server holds every record exactly once; a second phone sees
+// them after a pull; an access token that expires offline and a refused record block nothing.
+//
+//   node e2e/field.mjs        # spawns ../target/debug/tungnha (TUNGNHA_BIN) on a seeded SQLite file
+import { createServer, request as httpRequest } from 'node:http';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RESULTS_DIR, assert, assertEqual, launch, run, sleep, startServer, step, trace } from './harness.mjs';
+
+const VOLUNTEER = 'tinhnguyen.phuloc';
+const LEADER = 'truongthon.phuloc';
+const PASSWORD = 'TungNha@2026';
+const PIN = '2468';
+/** Short access tokens, so one expires while the phone is offline. */
+const TOKEN_TTL_SECS = 20;
+
+/**
+ * A proxy in front of the server that can answer 500 to the next N uploads, as a server in
+ * trouble would. Everything else is passed through unchanged.
+ * @param {string} backend
+ */
+async function faultProxy(backend) {
+  const target = new URL(backend);
+  const state = { failPushes: 0, failedPushes: 0, pushes: 0 };
+  const server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url?.startsWith('/api/v1/sync/push')) {
+      state.pushes++;
+      if (state.failPushes > 0) {
+        state.failPushes--;
+        state.failedPushes++;
+        req.resume();
+        res.writeHead(500, { 'content-type': 'application/problem+json' });
+        res.end(JSON.stringify({ type: 'about:blank', title: 'Internal Server Error', status: 500, code: 'internal' }));
+        return;
+      }
+    }
+    const upstream = httpRequest(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', () => {
+      res.writeHead(502);
+      res.end();
+    });
+    req.pipe(upstream);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { base: `http://127.0.0.1:${port}`, state, close: () => new Promise((r) => server.close(() => r(undefined))) };
+}
+
+/** @param {string} base @param {string} username */
+async function apiLogin(base, username) {
+  const res = await fetch(`${base}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  assert(res.ok, `API login ${username}: ${res.status}`);
+  const body = await res.json();
+  /** @param {string} path @param {RequestInit} [init] */
+  const call = async (path, init = {}) => {
+    const r = await fetch(`${base}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${body.access_token}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+    });
+    return r;
+  };
+  return { user: body.user, call };
+}
+
+/** Every item of a paginated list. @param {(path: string) => Promise<Response>} call @param {string} path */
+async function all(call, path) {
+  const items = [];
+  let cursor = '';
+  for (;;) {
+    const sep = path.includes('?') ? '&' : '?';
+    const res = await call(`${path}${sep}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    assert(res.ok, `GET ${path}: ${res.status}`);
+    const page = await res.json();
+    items.push(...page.items);
+    if (!page.next_cursor) return items;
+    cursor = page.next_cursor;
+  }
+}
+
+/** @param {string} s */
+const plain = (s) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[đĐ]/g, 'd').toLowerCase();
+
+/** @param {import('playwright-core').Page} page */
+async function signIn(page, /** @type {string} */ base) {
+  await page.goto(`${base}/`);
+  await page.locator('[data-gate="login"]').waitFor();
+  await page.locator('input[name="username"]').fill(VOLUNTEER);
+  await page.locator('input[name="password"]').fill(PASSWORD);
+  await page.getByTestId('login-submit').click();
+  await page.locator('[data-gate="set-pin"]').waitFor();
+  await page.locator('input[name="pin"]').fill(PIN);
+  await page.locator('input[name="pin-confirm"]').fill(PIN);
+  await page.getByTestId('pin-submit').click();
+  await page.locator('[data-gate="ready"]').waitFor();
+  await waitSynced(page);
+}
+
+/** The sync panel says everything is sent and a sync has finished. @param {import('playwright-core').Page} page */
+async function waitSynced(page, timeout = 30_000) {
+  await page.waitForSelector('[data-testid="sync-panel"][data-phase="idle"] [data-testid="pending-count"][data-count="0"]', { timeout });
+  await page.waitForFunction(() => !document.querySelector('[data-testid="last-sync"]')?.textContent?.includes('Chưa đồng bộ'), undefined, { timeout });
+}
+
+/** @param {import('playwright-core').Page} page */
+async function pending(page) {
+  await page.goto(page.url().replace(/#.*$/, '#/'));
+  return Number(await page.getByTestId('pending-count').getAttribute('data-count'));
+}
+
+/**
+ * Logs a visit from the household page: one service done, a note that identifies it.
+ * @param {import('playwright-core').Page} page @param {string} householdId @param {string} note
+ */
+async function logVisit(page, householdId, note) {
+  await page.evaluate((/** @type {string} */ id) => (location.hash = `#/households/${encodeURIComponent(id)}`), householdId);
+  await page.getByTestId('log-visit').click();
+  await page.getByTestId('visit-service-vneid_level2').check();
+  await page.getByTestId('visit-resident').first().check();
+  await page.getByTestId('visit-notes').fill(note);
+  await page.getByTestId('visit-save').click();
+  await page.getByTestId('saved').waitFor();
+}
+
+async function main() {
+  const backend = await startServer({ seed: true, env: { TUNGNHA_ACCESS_TOKEN_TTL_SECS: String(TOKEN_TTL_SECS) } });
+  const proxy = await faultProxy(backend);
+  const base = proxy.base;
+  const admin = await apiLogin(backend, 'quantri');
+  const { context, page } = await launch();
+  /** @type {string[]} */
+  const pageErrors = [];
+  page.on('pageerror', (/** @type {Error} */ e) => pageErrors.push(e.message));
+  page.on('console', (/** @type {import('playwright-core').ConsoleMessage} */ m) => trace(`console.${m.type()}: ${m.text()}`));
+  const volunteerId = (await apiLogin(backend, VOLUNTEER)).user.id;
+  /** @type {string[]} */
+  let households = [];
+
+  await step('sign in online, choose a PIN, and the village is pulled onto the phone', async () => {
+    await signIn(page, base);
+    await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated');
+    await page.goto(`${base}/#/households`);
+    await page.getByTestId('household-row').first().waitFor();
+    const count = await page.getByTestId('household-count').innerText();
+    assert(/^\d+ hộ$/.test(count.replaceAll('.', '')), `household count "${count}"`);
+    households = await page
+      .getByTestId('household-row')
+      .evaluateAll((/** @type {Element[]} */ rows) => rows.slice(0, 6).map((a) => decodeURIComponent(a.getAttribute('href')?.split('/').pop() ?? '')));
+    assertEqual(households.length, 6, 'households listed');
+  });
+
+  await step('search finds a household typed without diacritics', async () => {
+    const name = (await page.getByTestId('household-row').nth(3).locator('strong').innerText()).trim();
+    await page.getByTestId('household-search').fill(plain(name));
+    await page.waitForFunction(
+      (/** @type {string} */ n) => [...document.querySelectorAll('[data-testid="household-row"] strong')].every((s) => s.textContent?.trim() === n),
+      name,
+    );
+    const shown = await page.getByTestId('household-row').count();
+    assert(shown >= 1 && shown < 20, `search "${plain(name)}" shows ${shown} rows`);
+  });
+
+  await mkdir(RESULTS_DIR, { recursive: true });
+  await page.screenshot({ path: join(RESULTS_DIR, 'field-households-360.png') });
+
+  await step('offline: three visits and a communication are saved on the phone and shown pending', async () => {
+    await context.setOffline(true);
+    for (let i = 0; i < 3; i++) await logVisit(page, households[i], `e2e visit ${i + 1}`);
+    await page.evaluate(() => (location.hash = '#/communication'));
+    await page.getByTestId('communication-reach').fill('35');
+    await page.getByTestId('communication-title').fill('e2e loa truyền thanh');
+    await page.getByTestId('topic-vneid_level2').check();
+    await page.getByTestId('communication-save').click();
+    await page.getByTestId('saved').waitFor();
+    assertEqual(await pending(page), 4, 'pending records');
+    await page.waitForSelector('[data-testid="sync-panel"][data-phase="offline"]');
+  });
+
+  await step('offline reload: the app opens with the PIN and the four records are still pending', async () => {
+    const res = await page.reload();
+    assert(res?.fromServiceWorker(), 'the reload was served by the service worker');
+    await page.locator('[data-gate="locked"]').waitFor();
+    await page.locator('input[name="pin"]').fill(PIN);
+    await page.getByTestId('pin-submit').click();
+    await page.locator('[data-gate="ready"]').waitFor();
+    assertEqual(await pending(page), 4, 'pending after reload');
+    await page.evaluate((/** @type {string} */ id) => (location.hash = `#/households/${encodeURIComponent(id)}`), households[0]);
+    await page.waitForSelector('[data-testid="visit"][data-pending="true"]');
+    await page.screenshot({ path: join(RESULTS_DIR, 'field-household-offline-360.png') });
+  });
+
+  await step('back online through a server that fails the first two uploads: all sent, each once', async () => {
+    proxy.state.failPushes = 2;
+    await context.setOffline(false);
+    await page.evaluate(() => (location.hash = '#/'));
+    await waitSynced(page, 60_000);
+    assertEqual(proxy.state.failedPushes, 2, 'uploads answered 500');
+    const records = await all(admin.call, `/api/v1/assistance-records?author=${volunteerId}`);
+    const mine = records.filter((r) => String(r.notes ?? '').startsWith('e2e visit'));
+    assertEqual(mine.map((r) => r.notes).sort().join(','), 'e2e visit 1,e2e visit 2,e2e visit 3', 'visits on the server');
+    assertEqual(new Set(mine.map((r) => r.id)).size, 3, 'distinct ids');
+    const comms = (await all(admin.call, '/api/v1/communications')).filter((c) => c.title === 'e2e loa truyền thanh');
+    assertEqual(comms.length, 1, 'communications on the server');
+    assertEqual(comms[0].reach, 35, 'reach');
+  });
+
+  await step('a second phone sees the visits after its first pull', async () => {
+    const second = await launch();
+    await signIn(second.page, base);
+    await second.page.evaluate((/** @type {string} */ id) => (location.hash = `#/households/${encodeURIComponent(id)}`), households[0]);
+    await second.page.waitForSelector('[data-testid="visit"][data-pending="false"]');
+    const text = await second.page.getByTestId('visit-list').innerText();
+    assert(text.includes('e2e visit 1'), `second phone's visit list: ${text}`);
+    await second.context.close();
+  });
+
+  await step('an access token that expires while offline blocks neither logging nor sending', async () => {
+    await context.setOffline(true);
+    await logVisit(page, households[3], 'e2e visit after expiry');
+    await sleep((TOKEN_TTL_SECS + 5) * 1000);
+    await context.setOffline(false);
+    await page.evaluate(() => (location.hash = '#/'));
+    await page.getByTestId('sync-now').click();
+    await waitSynced(page);
+    const records = await all(admin.call, `/api/v1/assistance-records?household_id=${households[3]}`);
+    assertEqual(records.filter((r) => r.notes === 'e2e visit after expiry').length, 1, 'visit sent with a refreshed token');
+  });
+
+  await step('a refused record is kept aside with a Vietnamese reason and the others still go', async () => {
+    await context.setOffline(true);
+    await logVisit(page, households[4], 'e2e visit to a removed household');
+    await logVisit(page, households[5], 'e2e visit next door');
+    // Meanwhile the village leader removes the first household (a duplicate entry, say).
+    const leader = await apiLogin(backend, LEADER);
+    const del = await leader.call(`/api/v1/households/${households[4]}`, { method: 'DELETE' });
+    assert(del.status === 204 || del.status === 200, `DELETE household: ${del.status} ${await del.text()}`);
+    await context.setOffline(false);
+    await page.evaluate(() => (location.hash = '#/'));
+    await page.getByTestId('sync-now').click();
+    await page.waitForSelector('[data-testid="rejected-count"][data-count="1"]', { timeout: 30_000 });
+    await waitSynced(page);
+    const next = await all(admin.call, `/api/v1/assistance-records?household_id=${households[5]}`);
+    assertEqual(next.filter((r) => r.notes === 'e2e visit next door').length, 1, 'the other visit');
+    await page.getByTestId('rejected-count').click();
+    const reason = await page.getByTestId('outbox-reason').innerText();
+    assert(reason.includes('Không tìm thấy hộ gia đình'), `reason shown: ${reason}`);
+    await page.screenshot({ path: join(RESULTS_DIR, 'field-outbox-rejected-360.png') });
+  });
+
+  await step('no uncaught errors in the page', async () => {
+    assert(pageErrors.length === 0, `page errors:\n${pageErrors.join('\n')}`);
+  });
+  await proxy.close();
+}
+
+await run(main);
