@@ -23,8 +23,9 @@ const TOKEN_TTL_SECS = 20;
  */
 async function faultProxy(backend) {
   const target = new URL(backend);
-  const state = { failPushes: 0, failedPushes: 0, pushes: 0 };
+  const state = { failPushes: 0, failedPushes: 0, pushes: 0, refreshes: 0 };
   const server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url?.startsWith('/api/v1/auth/refresh')) state.refreshes++;
     if (req.method === 'POST' && req.url?.startsWith('/api/v1/sync/push')) {
       state.pushes++;
       if (state.failPushes > 0) {
@@ -55,22 +56,32 @@ async function faultProxy(backend) {
   return { base: `http://127.0.0.1:${port}`, state, close: () => new Promise((r) => server.close(() => r(undefined))) };
 }
 
-/** @param {string} base @param {string} username */
+/**
+ * An API session for checks made beside the app. Tokens live only TOKEN_TTL_SECS here, so each
+ * call signs in again when its token has been refused.
+ * @param {string} base @param {string} username
+ */
 async function apiLogin(base, username) {
-  const res = await fetch(`${base}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  });
-  assert(res.ok, `API login ${username}: ${res.status}`);
-  const body = await res.json();
-  /** @param {string} path @param {RequestInit} [init] */
-  const call = async (path, init = {}) => {
-    const r = await fetch(`${base}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${body.access_token}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+  const signIn = async () => {
+    const res = await fetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password: PASSWORD }),
     });
-    return r;
+    assert(res.ok, `API login ${username}: ${res.status}`);
+    return res.json();
+  };
+  let body = await signIn();
+  /** @param {string} path @param {RequestInit} [init] @returns {Promise<Response>} */
+  const call = async (path, init = {}) => {
+    for (let attempt = 0; ; attempt++) {
+      const r = await fetch(`${base}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${body.access_token}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+      });
+      if (r.status !== 401 || attempt > 0) return r;
+      body = await signIn();
+    }
   };
   return { user: body.user, call };
 }
@@ -230,12 +241,14 @@ async function main() {
     await context.setOffline(true);
     await logVisit(page, households[3], 'e2e visit after expiry');
     await sleep((TOKEN_TTL_SECS + 5) * 1000);
+    const refreshes = proxy.state.refreshes;
     await context.setOffline(false);
     await page.evaluate(() => (location.hash = '#/'));
     await page.getByTestId('sync-now').click();
     await waitSynced(page);
     const records = await all(admin.call, `/api/v1/assistance-records?household_id=${households[3]}`);
     assertEqual(records.filter((r) => r.notes === 'e2e visit after expiry').length, 1, 'visit sent with a refreshed token');
+    assert(proxy.state.refreshes > refreshes, 'the expired token was refreshed on the way');
   });
 
   await step('a refused record is kept aside with a Vietnamese reason and the others still go', async () => {
