@@ -7,7 +7,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 NPM ?= npm
 
-.PHONY: run test deps pwa pwa-deps rust-checks rust-test api-fuzz pwa-test e2e openapi chromium clean bench
+.PHONY: run test deps pwa pwa-deps rust-checks rust-test api-fuzz pwa-test e2e openapi chromium clean bench bench-pwa
 
 run: deps pwa
 	$(CARGO) build --release --locked
@@ -65,5 +65,15 @@ clean:
 
 # Benchmarks (release build): rewrites BENCHMARKS.md. Add PostgreSQL runs with
 #   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres make bench
+#   BENCH_ONLY=pwa make bench   only the web app: sizes, Lighthouse (pinned, installed under target/),
+#                               the offline repeat start
+LIGHTHOUSE_VERSION := 13.5.0
 bench: deps
-	$(CARGO) bench --locked --bench bench
+	@if [ "$$BENCH_ONLY" != pwa ]; then $(CARGO) bench --locked --bench bench; fi
+	@if [ -z "$$BENCH_ONLY" ] || [ "$$BENCH_ONLY" = pwa ]; then $(MAKE) --no-print-directory bench-pwa; fi
+
+bench-pwa: pwa chromium
+	$(CARGO) build --release --locked
+	test -x target/lighthouse/node_modules/.bin/lighthouse || \
+	  $(NPM) install --prefix target/lighthouse --no-audit --no-fund lighthouse@$(LIGHTHOUSE_VERSION)
+	cd pwa && TUNGNHA_BIN=../target/release/tungnha node bench/pwa-bench.mjs
