@@ -3,7 +3,7 @@
  * and the pull. Components import from here; tests build the same parts with fakes.
  */
 import { writable } from 'svelte/store';
-import { apiClient, ApiProblem, type PushRequest, type PushResponse } from './api/client';
+import { ApiProblem, type PullQuery, type PushRequest, type PushResponse } from './api/client';
 import { probeServer } from './reachability';
 import { Session } from './session';
 import { db } from './store/db';
@@ -14,15 +14,34 @@ import { Uploader } from './sync/uploader';
 export const fieldDb = db();
 export const session = new Session(fieldDb);
 export const outbox = new Outbox(fieldDb);
-const client = apiClient({ fetch: session.authFetch });
-
-async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
-  const { data, error, response } = await call;
-  if (!response.ok || data === undefined) {
-    throw Object.assign(new ApiProblem(response.status, error as never), { status: response.status });
+/**
+ * The two sync calls, with the session's token. Plain `fetch` keeps the typed client (and its
+ * bytes) out of the first screen; the request and answer types still come from the contract.
+ */
+async function call<T>(path: string, init?: RequestInit): Promise<T> {
+  const response = await session.authFetch(path, {
+    ...init,
+    headers: { accept: 'application/json', ...(init?.body ? { 'content-type': 'application/json' } : {}) },
+  });
+  const body: unknown = await response.json().catch(() => undefined);
+  if (!response.ok || body === undefined) {
+    throw Object.assign(new ApiProblem(response.status, body as never), { status: response.status });
   }
-  return data;
+  return body as T;
 }
+
+function pushBatch(body: PushRequest): Promise<PushResponse> {
+  return call<PushResponse>('/api/v1/sync/push', { method: 'POST', body: JSON.stringify(body) });
+}
+
+function pullPage(query: PullQuery): Promise<PullPage> {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v != null) q.set(k, String(v));
+  return call<PullPage>(`/api/v1/sync/pull?${q}`);
+}
+
+/** Roles that work in the field app and keep their villages' households on the phone. */
+export const FIELD_ROLES: readonly string[] = ['volunteer', 'village_leader'];
 
 /** Bumped after every pull so screens re-read the phone's database. */
 export const dataVersion = writable(0);
@@ -31,15 +50,13 @@ export const uploader = new Uploader({
   outbox,
   owner: () => session.user?.id ?? null,
   deviceId: () => fieldDb.deviceId(),
-  push: (body) => unwrap<PushResponse>(client.POST('/api/v1/sync/push', {
-      // The contract types `data` as an open object; its shape depends on `kind`.
-      body: body as unknown as PushRequest,
-    })),
+  // The contract types `data` as an open object; its shape depends on `kind`.
+  push: (body) => pushBatch(body as unknown as PushRequest),
   probe: () => probeServer(),
   afterSync: async () => {
-    const n = await pullAll(fieldDb, (query) =>
-      unwrap(client.GET('/api/v1/sync/pull', { params: { query } })) as Promise<PullPage>,
-    );
+    // Only field roles keep their villages on the phone; office roles read figures online.
+    if (!FIELD_ROLES.includes(session.user?.role ?? '')) return;
+    const n = await pullAll(fieldDb, pullPage);
     if (n > 0) dataVersion.update((v) => v + 1);
   },
   onLastSync: (at) => void fieldDb.setMeta('last_sync_at', at),

@@ -20,6 +20,8 @@ const patterns: [string, RegExp][] = [
   ['guide', /^\/guides\/([^/]+)\/?$/],
   ['settings', /^\/settings\/?$/],
   ['login', /^\/login\/?$/],
+  ['dashboard', /^\/dashboard\/?$/],
+  ['missing', /^\/indicators\/([^/]+)\/missing\/?$/],
 ];
 
 export function parse(hash: string): Route {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import en from './en.json';
-import vi from './vi.json';
+import enCore from './en.json';
+import enOffice from './office.en.json';
+import viOffice from './office.vi.json';
+import viCore from './vi.json';
+
+// Every string file of a language, as the app ends up with them.
+const vi = { ...viCore, ...viOffice };
+const en = { ...enCore, ...enOffice };
 
 type Tree = { [key: string]: string | Tree };
 

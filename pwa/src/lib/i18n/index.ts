@@ -24,11 +24,29 @@ export const resources = {
   vi: { translation: vi },
 } as const;
 
+/**
+ * Strings of screens loaded on demand (the office side) live in their own files, added when those
+ * screens load; keys are typed as if all were bundled.
+ */
+type Bundled = (typeof resources)['vi'];
+type OfficeStrings = typeof import('./office.vi.json');
+
 declare module 'i18next' {
   interface CustomTypeOptions {
     defaultNS: 'translation';
-    resources: (typeof resources)['vi'];
+    resources: { translation: Bundled['translation'] & OfficeStrings };
   }
+}
+
+type Tree = Record<string, unknown>;
+const extras: Record<Language, () => Promise<Tree>>[] = [];
+
+/** Adds a lazily loaded set of strings in the current language now, and in any language chosen later. */
+export async function addStrings(loaders: Record<Language, () => Promise<Tree>>): Promise<void> {
+  extras.push(loaders);
+  const lng = i18n.language as Language;
+  i18n.addResourceBundle(lng, 'translation', await loaders[lng](), true, true);
+  revision.update((n) => n + 1); // re-render with the new keys
 }
 
 export function isLanguage(value: unknown): value is Language {
@@ -67,7 +85,8 @@ export const language = writable<Language>(i18n.language as Language);
  * type is needed: a derived callback returning a function otherwise matches the overload whose
  * return value is a cleanup function, and `$t` would be `unknown`.
  */
-export const t: Readable<TFunction> = derived(language, (lng) => i18n.getFixedT(lng));
+const revision = writable(0);
+export const t: Readable<TFunction> = derived([language, revision], ([lng]) => i18n.getFixedT(lng));
 
 function applyToDocument(lng: Language): void {
   if (typeof document === 'undefined') return;
@@ -78,8 +97,9 @@ function applyToDocument(lng: Language): void {
 async function load(lng: Language): Promise<void> {
   if (lng === 'en' && !i18n.hasResourceBundle('en', 'translation')) {
     const en = (await import('./en.json')).default;
-    i18n.addResourceBundle('en', 'translation', en);
+    i18n.addResourceBundle('en', 'translation', en, true, true);
   }
+  for (const loaders of extras) i18n.addResourceBundle(lng, 'translation', await loaders[lng](), true, true);
 }
 
 export async function setLanguage(lng: Language): Promise<void> {

@@ -1,0 +1,83 @@
+/**
+ * The office screens' reads: figures and lists straight from the API (online), with the session's
+ * token. Types come from the committed OpenAPI contract.
+ */
+import { apiClient } from './api/client';
+import { session } from './field';
+import { addStrings } from './i18n';
+
+const client = apiClient({ fetch: session.authFetch });
+
+await addStrings({
+  vi: async () => (await import('./i18n/office.vi.json')).default,
+  en: async () => (await import('./i18n/office.en.json')).default,
+});
+import type { Schemas } from './api/client';
+
+export type Figures = Schemas['FiguresResponse'];
+export type IndicatorFigures = Schemas['IndicatorFigures'];
+export type Progress = Schemas['ProgressResponse'];
+export type MissingPage = Schemas['MissingPage'];
+export type PeriodKind = Schemas['PeriodKind'];
+
+export class LoadError extends Error {
+  constructor(readonly status: number) {
+    super(`HTTP ${status}`);
+  }
+}
+
+async function data<T>(call: Promise<{ data?: T; response: Response }>): Promise<T> {
+  let result;
+  try {
+    result = await call;
+  } catch (error) {
+    if ((error as Error).name === 'LoginRequired') throw error;
+    throw new LoadError(0);
+  }
+  if (!result.response.ok || result.data === undefined) throw new LoadError(result.response.status);
+  return result.data;
+}
+
+// These two operations also answer CSV or XLSX (`format`), so the generated type of their body is
+// a union the JSON call never gets: the JSON shape is named here.
+type Answer<T> = Promise<{ data?: T; response: Response }>;
+
+export function indicators(period: PeriodKind, date: string, villageId?: string): Promise<Figures> {
+  return data<Figures>(
+    client.GET('/api/v1/stats/indicators', {
+      params: { query: { period, date, group_by: villageId ? undefined : 'village', ...(villageId ? { village_id: villageId } : {}) } },
+    }) as Answer<Figures>,
+  );
+}
+
+export function progress(period: PeriodKind, date: string): Promise<Progress> {
+  return data(client.GET('/api/v1/stats/progress', { params: { query: { period, date } } }));
+}
+
+export function missing(code: string, period: PeriodKind, date: string, cursor?: string): Promise<MissingPage> {
+  return data<MissingPage>(
+    client.GET('/api/v1/stats/indicators/{code}/missing', {
+      params: { path: { code }, query: { period, date, limit: 50, ...(cursor ? { cursor } : {}) } },
+    }) as Answer<MissingPage>,
+  );
+}
+
+/** Downloads a file the API makes (CSV, XLSX) with the session's token. */
+export async function download(path: string, filename: string): Promise<void> {
+  const res = await session.authFetch(path);
+  if (!res.ok) throw new LoadError(res.status);
+  const blob = await res.blob();
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = filename;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+/** The gap between the current and the previous rate, in percentage points (one decimal). */
+export function trend(f: IndicatorFigures): number | null {
+  const now = f.current.percent;
+  const before = f.previous?.percent;
+  if (now == null || before == null) return null;
+  return Math.round((now - before) * 10) / 10;
+}
