@@ -14,7 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { CHROMIUM, DIST_DIR, PWA_DIR, assert, launch, run, startServer, step } from '../e2e/harness.mjs';
+import { CHROMIUM, DIST_DIR, PWA_DIR, assert, launch, run, signInWithPin, startServer, step } from '../e2e/harness.mjs';
 
 const BENCH_FILE = resolve(PWA_DIR, '..', 'BENCHMARKS.md');
 const HEADING = '## The web app (PWA)';
@@ -86,14 +86,7 @@ async function lighthouse(url) {
 /** A signed-in phone reopens the app offline with the CPU slowed 4×. @param {string} base */
 async function offlineRepeatStart(base) {
   const { context, page } = await launch();
-  await page.goto(`${base}/`);
-  await page.locator('input[name="username"]').fill('tinhnguyen.phuloc');
-  await page.locator('input[name="password"]').fill('TungNha@2026');
-  await page.getByTestId('login-submit').click();
-  await page.locator('input[name="pin"]').fill('2468');
-  await page.locator('input[name="pin-confirm"]').fill('2468');
-  await page.getByTestId('pin-submit').click();
-  await page.locator('[data-gate="ready"]').waitFor();
+  await signInWithPin(page, base, 'tinhnguyen.phuloc', '2468');
   await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated');
   await page.waitForSelector('[data-testid="sync-panel"][data-phase="idle"]', { timeout: 60_000 });
   const cdp = await context.newCDPSession(page);

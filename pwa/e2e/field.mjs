@@ -7,11 +7,10 @@
 import { createServer, request as httpRequest } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RESULTS_DIR, assert, assertEqual, launch, run, sleep, startServer, step, trace } from './harness.mjs';
+import { RESULTS_DIR, apiSession, assert, assertEqual, launch, run, signInWithPin, sleep, startServer, step, trace } from './harness.mjs';
 
 const VOLUNTEER = 'tinhnguyen.phuloc';
 const LEADER = 'truongthon.phuloc';
-const PASSWORD = 'TungNha@2026';
 const PIN = '2468';
 /** Short access tokens, so one expires while the phone is offline. */
 const TOKEN_TTL_SECS = 20;
@@ -56,36 +55,6 @@ async function faultProxy(backend) {
   return { base: `http://127.0.0.1:${port}`, state, close: () => new Promise((r) => server.close(() => r(undefined))) };
 }
 
-/**
- * An API session for checks made beside the app. Tokens live only TOKEN_TTL_SECS here, so each
- * call signs in again when its token has been refused.
- * @param {string} base @param {string} username
- */
-async function apiLogin(base, username) {
-  const signIn = async () => {
-    const res = await fetch(`${base}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username, password: PASSWORD }),
-    });
-    assert(res.ok, `API login ${username}: ${res.status}`);
-    return res.json();
-  };
-  let body = await signIn();
-  /** @param {string} path @param {RequestInit} [init] @returns {Promise<Response>} */
-  const call = async (path, init = {}) => {
-    for (let attempt = 0; ; attempt++) {
-      const r = await fetch(`${base}${path}`, {
-        ...init,
-        headers: { authorization: `Bearer ${body.access_token}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
-      });
-      if (r.status !== 401 || attempt > 0) return r;
-      body = await signIn();
-    }
-  };
-  return { user: body.user, call };
-}
-
 /** Every item of a paginated list. @param {(path: string) => Promise<Response>} call @param {string} path */
 async function all(call, path) {
   const items = [];
@@ -104,18 +73,9 @@ async function all(call, path) {
 /** @param {string} s */
 const plain = (s) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[đĐ]/g, 'd').toLowerCase();
 
-/** @param {import('playwright-core').Page} page */
-async function signIn(page, /** @type {string} */ base) {
-  await page.goto(`${base}/`);
-  await page.locator('[data-gate="login"]').waitFor();
-  await page.locator('input[name="username"]').fill(VOLUNTEER);
-  await page.locator('input[name="password"]').fill(PASSWORD);
-  await page.getByTestId('login-submit').click();
-  await page.locator('[data-gate="set-pin"]').waitFor();
-  await page.locator('input[name="pin"]').fill(PIN);
-  await page.locator('input[name="pin-confirm"]').fill(PIN);
-  await page.getByTestId('pin-submit').click();
-  await page.locator('[data-gate="ready"]').waitFor();
+/** @param {import('playwright-core').Page} page @param {string} base */
+async function signIn(page, base) {
+  await signInWithPin(page, base, VOLUNTEER, PIN);
   await waitSynced(page);
 }
 
@@ -149,13 +109,13 @@ async function main() {
   const backend = await startServer({ seed: true, env: { TUNGNHA_ACCESS_TOKEN_TTL_SECS: String(TOKEN_TTL_SECS) } });
   const proxy = await faultProxy(backend);
   const base = proxy.base;
-  const admin = await apiLogin(backend, 'quantri');
+  const admin = await apiSession(backend, 'quantri');
   const { context, page } = await launch();
   /** @type {string[]} */
   const pageErrors = [];
   page.on('pageerror', (/** @type {Error} */ e) => pageErrors.push(e.message));
   page.on('console', (/** @type {import('playwright-core').ConsoleMessage} */ m) => trace(`console.${m.type()}: ${m.text()}`));
-  const volunteerId = (await apiLogin(backend, VOLUNTEER)).user.id;
+  const volunteerId = (await apiSession(backend, VOLUNTEER)).user.id;
   /** @type {string[]} */
   let households = [];
 
@@ -256,7 +216,7 @@ async function main() {
     await logVisit(page, households[4], 'e2e visit to a removed household');
     await logVisit(page, households[5], 'e2e visit next door');
     // Meanwhile the village leader removes the first household (a duplicate entry, say).
-    const leader = await apiLogin(backend, LEADER);
+    const leader = await apiSession(backend, LEADER);
     const del = await leader.call(`/api/v1/households/${households[4]}`, { method: 'DELETE' });
     assert(del.status === 204 || del.status === 200, `DELETE household: ${del.status} ${await del.text()}`);
     await context.setOffline(false);

@@ -168,6 +168,56 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
   });
 }
 
+/** The demo accounts' password (`tungnha seed-demo`). */
+export const DEMO_PASSWORD = 'TungNha@2026';
+
+/**
+ * An API session for checks made beside the app; a call whose token was refused (short-lived
+ * tokens in some tests) signs in again once.
+ * @param {string} base @param {string} username @param {string} [password]
+ */
+export async function apiSession(base, username, password = DEMO_PASSWORD) {
+  const signIn = async () => {
+    const res = await fetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+    });
+    assert(res.ok, `API login ${username}: ${res.status}`);
+    return res.json();
+  };
+  let body = await signIn();
+  /** @param {string} path @param {RequestInit} [init] @returns {Promise<Response>} */
+  const call = async (path, init = {}) => {
+    for (let attempt = 0; ; attempt++) {
+      const r = await fetch(`${base}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${body.access_token}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+      });
+      if (r.status !== 401 || attempt > 0) return r;
+      body = await signIn();
+    }
+  };
+  return { user: body.user, call };
+}
+
+/**
+ * Signs in through the app's form and chooses a PIN; resolves on the first screen after it.
+ * @param {import('playwright-core').Page} page @param {string} base @param {string} username @param {string} pin
+ */
+export async function signInWithPin(page, base, username, pin) {
+  await page.goto(`${base}/`);
+  await page.locator('[data-gate="login"]').waitFor();
+  await page.locator('input[name="username"]').fill(username);
+  await page.locator('input[name="password"]').fill(DEMO_PASSWORD);
+  await page.getByTestId('login-submit').click();
+  await page.locator('[data-gate="set-pin"]').waitFor();
+  await page.locator('input[name="pin"]').fill(pin);
+  await page.locator('input[name="pin-confirm"]').fill(pin);
+  await page.getByTestId('pin-submit').click();
+  await page.locator('[data-gate="ready"]').waitFor();
+}
+
 /**
  * A persistent Chromium profile (service workers and IndexedDB survive reloads, as on a phone),
  * removed at the end.

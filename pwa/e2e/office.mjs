@@ -4,42 +4,17 @@
 // role's first screen at phone and laptop widths (screenshots in test-results/, not committed).
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RESULTS_DIR, assert, assertEqual, launch, run, startServer, step } from './harness.mjs';
+import { RESULTS_DIR, apiSession, assert, assertEqual, launch, run, signInWithPin, startServer, step } from './harness.mjs';
 
-const PASSWORD = 'TungNha@2026';
 const PIN = '1357';
 
 /** @param {import('playwright-core').Page} page @param {string} base @param {string} username */
-async function signIn(page, base, username) {
-  await page.goto(`${base}/`);
-  await page.locator('[data-gate="login"]').waitFor();
-  await page.locator('input[name="username"]').fill(username);
-  await page.locator('input[name="password"]').fill(PASSWORD);
-  await page.getByTestId('login-submit').click();
-  await page.locator('[data-gate="set-pin"]').waitFor();
-  await page.locator('input[name="pin"]').fill(PIN);
-  await page.locator('input[name="pin-confirm"]').fill(PIN);
-  await page.getByTestId('pin-submit').click();
-  await page.locator('[data-gate="ready"]').waitFor();
-}
-
-/** @param {string} base @param {string} username */
-async function api(base, username) {
-  const res = await fetch(`${base}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  });
-  assert(res.ok, `login ${username}: ${res.status}`);
-  const { access_token } = await res.json();
-  return (/** @type {string} */ path, /** @type {RequestInit} */ init = {}) =>
-    fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' } });
-}
+const signIn = (page, base, username) => signInWithPin(page, base, username, PIN);
 
 async function main() {
   const base = await startServer({ seed: true });
   await mkdir(RESULTS_DIR, { recursive: true });
-  const chairman = await api(base, 'chutich');
+  const chairman = (await apiSession(base, 'chutich')).call;
   const today = new Date(Date.now() + 7 * 3600_000).toISOString().slice(0, 10);
   const expected = await (await chairman(`/api/v1/stats/indicators?period=quarter&date=${today}&group_by=village`)).json();
   const vneid = expected.items.find((/** @type {any} */ i) => i.indicator.code === 'adults_vneid_level2');
