@@ -4,7 +4,7 @@
 // role's first screen at phone and laptop widths (screenshots in test-results/, not committed).
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RESULTS_DIR, apiSession, assert, assertEqual, launch, run, signInWithPin, startServer, step } from './harness.mjs';
+import { RESULTS_DIR, apiSession, assert, assertEqual, launch, run, signInWithPin, startServer, step, trace } from './harness.mjs';
 
 const PIN = '1357';
 
@@ -61,14 +61,77 @@ async function main() {
   await step('the list behind a figure shows who is missing, and downloads as CSV', async () => {
     await page.locator('[data-testid="indicator"][data-code="adults_vneid_level2"] [data-testid="indicator-missing"]').click();
     await page.getByTestId('missing-item').first().waitFor();
-    const title = await page.getByTestId('missing-title').innerText();
-    assert(title.startsWith('Chưa đạt: Người trưởng thành'), `title: ${title}`);
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="missing-title"]')?.textContent?.startsWith('Chưa đạt: Người trưởng thành'),
+    );
     assertEqual(await page.getByTestId('missing-item').count(), 50, 'first page of the list');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('missing-csv').click()]);
     const path = await download.path();
     const csv = await readFile(path, 'utf8');
     assert(csv.charCodeAt(0) === 0xfeff, 'the CSV starts with a UTF-8 BOM (Excel)');
     assert(csv.split('\n').length > 50, `CSV rows: ${csv.split('\n').length}`);
+  });
+
+  await step('the culture-social office issues a plan with a task and a target', async () => {
+    const office = await launch({ viewport: { width: 1280, height: 800 } });
+    office.page.on('console', (m) => trace(`office console.${m.type()}: ${m.text()}`));
+    office.page.on('pageerror', (e) => trace(`office page error: ${e.message}`));
+    await signIn(office.page, base, 'vanhoaxahoi');
+    await office.page.getByTestId('nav-plans').click();
+    await office.page.getByTestId('plan-number').fill('125/KH-UBND');
+    await office.page.getByTestId('plan-signer').fill('Chủ tịch UBND xã');
+    await office.page.getByTestId('plan-purpose').fill('Phổ cập dịch vụ số đến từng hộ gia đình trong quý IV.');
+    await office.page.getByTestId('plan-task').first().fill('Hướng dẫn người dân kích hoạt VNeID mức 2');
+    await office.page.getByTestId('plan-task-department').first().selectOption('police');
+    await office.page.getByTestId('plan-target-adults_vneid_level2').fill('95');
+    await office.page.getByTestId('plan-save').click();
+    await office.page.locator('[data-testid="plan-saved"], [role="alert"]').first().waitFor();
+    const alert = office.page.locator('[role="alert"]');
+    assert((await alert.count()) === 0, `saving the plan: ${await alert.first().innerText().catch(() => '')}`);
+    const detail = await office.page.getByTestId('plan-detail').innerText();
+    assert(detail.includes('125/KH-UBND') && detail.includes('Công an xã') && detail.includes('Phiên bản 1'), `plan shown: ${detail}`);
+    await office.page.screenshot({ path: join(RESULTS_DIR, 'culture-social-plan-1280.png'), fullPage: true });
+    await office.page.getByTestId('nav-reports').click();
+    await office.page.getByTestId('report-prepare').click();
+    await office.page.locator('[data-testid="report"][data-status="draft"]').waitFor();
+    await office.context.close();
+  });
+
+  await step('the chairman sees progress against the plan, approves the report, downloads the XLSX and sends it', async () => {
+    await page.evaluate(() => (location.hash = '#/'));
+    await page.reload();
+    await page.locator('[data-gate="locked"] input[name="pin"]').fill(PIN);
+    await page.getByTestId('pin-submit').click();
+    const target = page.locator('[data-testid="indicator"][data-code="adults_vneid_level2"] [data-testid="indicator-target"]');
+    await target.waitFor();
+    assert((await target.innerText()).includes('Mục tiêu 95%'), `target line: ${await target.innerText()}`);
+    await page.getByTestId('nav-reports').click();
+    page.once('dialog', (d) => void d.accept());
+    await page.getByTestId('report-approve').click();
+    await page.locator('[data-testid="report"][data-status="approved"]').waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('report-xlsx').click()]);
+    const xlsx = await readFile(await download.path());
+    assert(xlsx.subarray(0, 2).toString() === 'PK' && xlsx.length > 2000, `XLSX download: ${xlsx.length} bytes`);
+    await page.getByTestId('report-submit').click();
+    await page.getByTestId('report-submitted').waitFor();
+  });
+
+  await step('the city sees the submitted report and acknowledges it, with no personal data in sight', async () => {
+    const city = await launch({ viewport: { width: 1280, height: 800 } });
+    await signIn(city.page, base, 'thanhpho');
+    await city.page.getByTestId('nav-reports').click();
+    await city.page.getByTestId('submission').first().waitFor();
+    assertEqual((await city.page.getByTestId('submission-commune').first().innerText()).trim(), 'Mao Điền', 'commune named');
+    await city.page.getByTestId('submission-acknowledge').click();
+    await city.page.getByTestId('submission-acknowledged').waitFor();
+    await city.page.getByTestId('nav-dashboard').click();
+    const vneidRow = city.page.locator('[data-testid="commune-indicator"][data-code="adults_vneid_level2"] [data-testid="commune-row"]');
+    await vneidRow.first().waitFor();
+    const row = await vneidRow.first().innerText();
+    assert(row.includes('Mao Điền') && row.includes('95%'), `the city's comparison row: ${row}`);
+    assertEqual(await city.page.getByTestId('indicator-missing').count(), 0, 'links to lists of people');
+    await city.page.screenshot({ path: join(RESULTS_DIR, 'city-first-screen-1280.png') });
+    await city.context.close();
   });
 
   await step("a department sees its own indicators first; a volunteer's home is the field app", async () => {

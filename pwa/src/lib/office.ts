@@ -81,3 +81,59 @@ export function trend(f: IndicatorFigures): number | null {
   if (now == null || before == null) return null;
   return Math.round((now - before) * 10) / 10;
 }
+
+export type ReportSummary = Schemas['ReportSummary'];
+export type Submission = Schemas['SubmissionResponse'];
+export type PlanSummary = Schemas['PlanSummary'];
+export type Plan = Schemas['PlanResponse'];
+export type NewPlan = Schemas['NewPlan'];
+export type TargetInput = Schemas['TargetInput'];
+
+export type Compare = Schemas['CompareResponse'];
+
+export function communes(period: PeriodKind, date: string): Promise<Compare> {
+  return data(client.GET('/api/v1/stats/communes', { params: { query: { period, date } } }));
+}
+
+export const reports = {
+  list: () => data(client.GET('/api/v1/reports', {})),
+  prepare: (period: 'quarter' | 'year', date: string) =>
+    data(client.POST('/api/v1/reports', { body: { period, date } }) as Answer<unknown>),
+  approve: (id: string) => data(client.POST('/api/v1/reports/{id}/approve', { params: { path: { id } } }) as Answer<unknown>),
+  submit: (id: string) => data(client.POST('/api/v1/reports/{id}/submit', { params: { path: { id } } }) as Answer<unknown>),
+  submissions: () => data(client.GET('/api/v1/report-submissions', {})),
+  /** Commune names by id (the city's submissions name communes by id). */
+  communeNames: async () => {
+    const page = await data(client.GET('/api/v1/communes', { params: { query: { limit: 200 } } }));
+    return Object.fromEntries(page.items.map((c) => [c.id, c.name]));
+  },
+  acknowledge: (id: string, note: string) =>
+    data(
+      client.POST('/api/v1/reports/{id}/acknowledge', {
+        params: { path: { id } },
+        body: note ? { note } : {},
+      }) as Answer<unknown>,
+    ),
+};
+
+export const plans = {
+  list: () => data(client.GET('/api/v1/plans', {})),
+  get: (id: string) => data(client.GET('/api/v1/plans/{id}', { params: { path: { id } } })),
+  create: (plan: NewPlan) => data(client.POST('/api/v1/plans', { body: plan }) as Answer<Plan>),
+  setTargets: (period: PeriodKind, date: string, items: TargetInput[]) =>
+    data(client.PUT('/api/v1/targets', { body: { period, date, items } }) as Answer<unknown>),
+  indicators: () => data(client.GET('/api/v1/indicators', {})),
+};
+
+/** Opens an HTML page the API makes (the printable report) in a new tab, with the session's token. */
+export async function openHtml(path: string): Promise<void> {
+  const tab = window.open('', '_blank');
+  const res = await session.authFetch(path);
+  if (!res.ok) {
+    tab?.close();
+    throw new LoadError(res.status);
+  }
+  const url = URL.createObjectURL(new Blob([await res.text()], { type: 'text/html' }));
+  if (tab) tab.location.href = url;
+  else location.href = url;
+}

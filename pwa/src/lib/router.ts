@@ -21,6 +21,8 @@ const patterns: [string, RegExp][] = [
   ['settings', /^\/settings\/?$/],
   ['login', /^\/login\/?$/],
   ['dashboard', /^\/dashboard\/?$/],
+  ['reports', /^\/reports\/?$/],
+  ['plans', /^\/plans\/?$/],
   ['missing', /^\/indicators\/([^/]+)\/missing\/?$/],
 ];
 

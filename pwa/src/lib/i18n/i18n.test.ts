@@ -4,7 +4,8 @@ import enOffice from './office.en.json';
 import viOffice from './office.vi.json';
 import viCore from './vi.json';
 
-// Every string file of a language, as the app ends up with them.
+// Every string file of a language, as the app ends up with them (the test below keeps their
+// top-level sections apart, so this shallow merge loses nothing).
 const vi = { ...viCore, ...viOffice };
 const en = { ...enCore, ...enOffice };
 
@@ -27,6 +28,11 @@ const enStrings = flatten(en);
 const VIETNAMESE_MARKS = /[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]/i;
 
 describe('translations', () => {
+  it('keep the lazily loaded office strings in sections of their own', () => {
+    expect(Object.keys(viOffice).filter((k) => k in viCore)).toEqual([]);
+    expect(Object.keys(enOffice).filter((k) => k in enCore)).toEqual([]);
+  });
+
   it('have the same keys in Vietnamese and English', () => {
     expect([...enStrings.keys()].sort()).toEqual([...viStrings.keys()].sort());
   });
