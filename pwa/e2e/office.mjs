@@ -134,6 +134,73 @@ async function main() {
     await city.context.close();
   });
 
+  await step("a department publishes a guide and a volunteer's phone reads it offline after a sync", async () => {
+    const phone = await launch();
+    await signInWithPin(phone.page, base, 'tinhnguyen.phuloc', PIN);
+    const health = await launch({ viewport: { width: 1280, height: 800 } });
+    await signIn(health.page, base, 'tramyte');
+    await health.page.getByTestId('nav-materials').click();
+    await health.page.getByTestId('material-title').fill('Cài đặt sổ sức khỏe điện tử trên VNeID');
+    await health.page.getByTestId('material-body').fill('Bước 1: Mở ứng dụng VNeID.\nBước 2: Chọn "Sổ sức khỏe điện tử".');
+    await health.page.getByTestId('material-service-electronic_health_record').check();
+    await health.page.getByTestId('material-save').click();
+    const mine = health.page.locator('[data-testid="material"]', { hasText: 'Cài đặt sổ sức khỏe điện tử trên VNeID' });
+    await mine.getByTestId('material-publish').click();
+    await health.page
+      .locator('[data-testid="material"][data-status="published"]', { hasText: 'Cài đặt sổ sức khỏe điện tử trên VNeID' })
+      .waitFor();
+    await health.context.close();
+    await phone.page.getByTestId('sync-now').click();
+    await phone.page.waitForSelector('[data-testid="sync-panel"][data-phase="idle"]');
+    await phone.page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated');
+    await phone.context.setOffline(true);
+    await phone.page.reload();
+    await phone.page.locator('[data-gate="locked"] input[name="pin"]').fill(PIN);
+    await phone.page.getByTestId('pin-submit').click();
+    await phone.page.getByTestId('go-guides').click();
+    await phone.page.getByText('Cài đặt sổ sức khỏe điện tử trên VNeID').click();
+    const body = await phone.page.getByTestId('guide').innerText();
+    assert(body.includes('Bước 2: Chọn "Sổ sức khỏe điện tử".'), `guide read offline: ${body}`);
+    await phone.context.close();
+  });
+
+  await step('a village leader resolves a sync conflict by applying the phone\'s edit', async () => {
+    const leaderApi = await apiSession(base, 'truongthon.phuloc');
+    const volunteerApi = await apiSession(base, 'tinhnguyen.phuloc');
+    const list = await (await leaderApi.call('/api/v1/households?limit=1')).json();
+    const id = list.items[0].id;
+    const got = await leaderApi.call(`/api/v1/households/${id}`);
+    const etag = got.headers.get('etag') ?? '';
+    const version = (await got.json()).version;
+    const patch = await leaderApi.call(`/api/v1/households/${id}`, {
+      method: 'PATCH',
+      headers: { 'if-match': etag },
+      body: JSON.stringify({ phone: '0912000111' }),
+    });
+    assert(patch.ok, `leader's edit: ${patch.status} ${await patch.text()}`);
+    const push = await volunteerApi.call('/api/v1/sync/push', {
+      method: 'POST',
+      body: JSON.stringify({
+        device_id: 'e2e-phone',
+        records: [{ kind: 'household', id, op: 'update', base_version: version, data: { phone: '0987654321' } }],
+      }),
+    });
+    const answer = await push.json();
+    assertEqual(answer.results?.[0]?.status, 'conflict', 'the stale edit');
+    const leader = await launch({ viewport: { width: 1280, height: 800 } });
+    await signIn(leader.page, base, 'truongthon.phuloc');
+    await leader.page.getByTestId('go-conflicts').click();
+    await leader.page.getByTestId('conflict').waitFor();
+    assertEqual((await leader.page.getByTestId('conflict-client').first().innerText()).trim(), '0987654321', "the phone's value");
+    assertEqual((await leader.page.getByTestId('conflict-server').first().innerText()).trim(), '0912000111', "the server's value");
+    await leader.page.getByTestId('conflict-apply').click();
+    await leader.page.getByTestId('conflict-resolved').waitFor();
+    await leader.page.getByTestId('conflicts-empty').waitFor();
+    await leader.context.close();
+    const after = await (await leaderApi.call(`/api/v1/households/${id}`)).json();
+    assertEqual(after.phone, '0987654321', 'the household after the resolution');
+  });
+
   await step("a department sees its own indicators first; a volunteer's home is the field app", async () => {
     const dept = await launch();
     await signIn(dept.page, base, 'congan');

@@ -137,3 +137,20 @@ export async function openHtml(path: string): Promise<void> {
   if (tab) tab.location.href = url;
   else location.href = url;
 }
+
+export type Material = Schemas['MaterialResponse'];
+export type Conflict = Schemas['ConflictResponse'];
+
+export const materials = {
+  list: () => data(client.GET('/api/v1/materials', { params: { query: { with_body: true } } })),
+  create: (m: Schemas['CreateMaterial']) => data(client.POST('/api/v1/materials', { body: m }) as Answer<Material>),
+  publish: (id: string, version: number) =>
+    data(client.POST('/api/v1/materials/{id}/publish', { params: { path: { id } }, body: { version } }) as Answer<Material>),
+  services: () => data(client.GET('/api/v1/services', {})),
+};
+
+export const conflicts = {
+  open: () => data(client.GET('/api/v1/conflicts', { params: { query: { status: 'open' } } })),
+  resolve: (id: string, resolution: 'keep_server' | 'apply_client') =>
+    data(client.POST('/api/v1/conflicts/{id}/resolve', { params: { path: { id } }, body: { resolution } }) as Answer<unknown>),
+};

@@ -23,6 +23,8 @@ const patterns: [string, RegExp][] = [
   ['dashboard', /^\/dashboard\/?$/],
   ['reports', /^\/reports\/?$/],
   ['plans', /^\/plans\/?$/],
+  ['materials', /^\/materials\/?$/],
+  ['conflicts', /^\/conflicts\/?$/],
   ['missing', /^\/indicators\/([^/]+)\/missing\/?$/],
 ];
 
