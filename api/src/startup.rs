@@ -12,8 +12,6 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::error;
 
-/// Access tokens live 15 minutes; phones refresh them with their refresh token.
-
 /// What every handler can reach. Nothing in here is state another instance would need: a second
 /// server behind the same PostgreSQL works the same.
 pub struct AppState {
