@@ -154,3 +154,25 @@ export const conflicts = {
   resolve: (id: string, resolution: 'keep_server' | 'apply_client') =>
     data(client.POST('/api/v1/conflicts/{id}/resolve', { params: { path: { id } }, body: { resolution } }) as Answer<unknown>),
 };
+
+/**
+ * A screen's changes: each runs with the screen marked busy, then the screen reloads; a failure
+ * goes to `failed` and the screen stays as it was.
+ */
+export function changes(screen: {
+  busy: (on: boolean) => void;
+  failed: (error: unknown) => void;
+  reload: () => Promise<void>;
+}): (change: () => Promise<unknown>) => Promise<void> {
+  return async (change) => {
+    screen.busy(true);
+    try {
+      await change();
+      await screen.reload();
+    } catch (e) {
+      screen.failed(e);
+    } finally {
+      screen.busy(false);
+    }
+  };
+}
