@@ -81,6 +81,8 @@ export default defineConfig({
   },
   build: {
     target: 'es2022',
+    // Every browser we target (Chrome on Android first) preloads modules natively.
+    modulePreload: { polyfill: false },
     // Keep the asset names stable under /assets/ so the server can mark them immutable.
     assetsDir: 'assets',
   },

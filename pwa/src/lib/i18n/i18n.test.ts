@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import enCore from './en.json';
+import enField from './field.en.json';
 import enOffice from './office.en.json';
+import viField from './field.vi.json';
 import viOffice from './office.vi.json';
 import viCore from './vi.json';
 
 // Every string file of a language, as the app ends up with them (the test below keeps their
 // top-level sections apart, so this shallow merge loses nothing).
-const vi = { ...viCore, ...viOffice };
-const en = { ...enCore, ...enOffice };
+const vi = { ...viCore, ...viField, ...viOffice };
+const en = { ...enCore, ...enField, ...enOffice };
 
 type Tree = { [key: string]: string | Tree };
 
@@ -28,9 +30,11 @@ const enStrings = flatten(en);
 const VIETNAMESE_MARKS = /[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]/i;
 
 describe('translations', () => {
-  it('keep the lazily loaded office strings in sections of their own', () => {
-    expect(Object.keys(viOffice).filter((k) => k in viCore)).toEqual([]);
-    expect(Object.keys(enOffice).filter((k) => k in enCore)).toEqual([]);
+  it('keep the lazily loaded field and office strings in sections of their own', () => {
+    const sections = [viCore, viField, viOffice, enCore, enField, enOffice].map((f) => Object.keys(f));
+    for (const [a, b] of [[0, 1], [0, 2], [1, 2], [3, 4], [3, 5], [4, 5]]) {
+      expect(sections[a].filter((k) => sections[b].includes(k))).toEqual([]);
+    }
   });
 
   it('have the same keys in Vietnamese and English', () => {

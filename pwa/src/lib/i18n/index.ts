@@ -30,11 +30,12 @@ export const resources = {
  */
 type Bundled = (typeof resources)['vi'];
 type OfficeStrings = typeof import('./office.vi.json');
+type FieldStrings = typeof import('./field.vi.json');
 
 declare module 'i18next' {
   interface CustomTypeOptions {
     defaultNS: 'translation';
-    resources: { translation: Bundled['translation'] & OfficeStrings };
+    resources: { translation: Bundled['translation'] & FieldStrings & OfficeStrings };
   }
 }
 
