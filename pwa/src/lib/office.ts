@@ -2,7 +2,7 @@
  * The office screens' reads: figures and lists straight from the API (online), with the session's
  * token. Types come from the committed OpenAPI contract.
  */
-import { apiClient } from './api/client';
+import { apiClient, ApiProblem, unwrap } from './api/client';
 import { session } from './field';
 import { addStrings } from './i18n';
 
@@ -20,22 +20,18 @@ export type Progress = Schemas['ProgressResponse'];
 export type MissingPage = Schemas['MissingPage'];
 export type PeriodKind = Schemas['PeriodKind'];
 
-export class LoadError extends Error {
-  constructor(readonly status: number) {
-    super(`HTTP ${status}`);
-  }
+/** The status of a failed call for the screens' messages: 0 when there was no answer at all. */
+export function failure(error: unknown): number {
+  return error instanceof ApiProblem ? error.status : 0;
 }
 
 async function data<T>(call: Promise<{ data?: T; response: Response }>): Promise<T> {
-  let result;
   try {
-    result = await call;
+    return await unwrap(call);
   } catch (error) {
-    if ((error as Error).name === 'LoginRequired') throw error;
-    throw new LoadError(0);
+    if (error instanceof ApiProblem || (error as Error).name === 'LoginRequired') throw error;
+    throw new ApiProblem(0, undefined); // no answer: offline or the server unreachable
   }
-  if (!result.response.ok || result.data === undefined) throw new LoadError(result.response.status);
-  return result.data;
 }
 
 // These two operations also answer CSV or XLSX (`format`), so the generated type of their body is
@@ -65,7 +61,7 @@ export function missing(code: string, period: PeriodKind, date: string, cursor?:
 /** Downloads a file the API makes (CSV, XLSX) with the session's token. */
 export async function download(path: string, filename: string): Promise<void> {
   const res = await session.authFetch(path);
-  if (!res.ok) throw new LoadError(res.status);
+  if (!res.ok) throw new ApiProblem(res.status, undefined);
   const blob = await res.blob();
   const a = document.createElement('a');
   a.href = URL.createObjectURL(blob);
@@ -131,7 +127,7 @@ export async function openHtml(path: string): Promise<void> {
   const res = await session.authFetch(path);
   if (!res.ok) {
     tab?.close();
-    throw new LoadError(res.status);
+    throw new ApiProblem(res.status, undefined);
   }
   const url = URL.createObjectURL(new Blob([await res.text()], { type: 'text/html' }));
   if (tab) tab.location.href = url;
