@@ -151,13 +151,14 @@ async function main() {
       .waitFor();
     await health.context.close();
     await phone.page.getByTestId('sync-now').click();
-    await phone.page.waitForSelector('[data-testid="sync-panel"][data-phase="idle"]');
+    // The panel can read "idle" before the run starts; wait for the guide itself to be on the phone.
+    await phone.page.getByTestId('go-guides').click();
+    await phone.page.getByText('Cài đặt sổ sức khỏe điện tử trên VNeID').waitFor({ timeout: 30_000 });
     await phone.page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated');
     await phone.context.setOffline(true);
     await phone.page.reload();
     await phone.page.locator('[data-gate="locked"] input[name="pin"]').fill(PIN);
     await phone.page.getByTestId('pin-submit').click();
-    await phone.page.getByTestId('go-guides').click();
     await phone.page.getByText('Cài đặt sổ sức khỏe điện tử trên VNeID').click();
     const body = await phone.page.getByTestId('guide').innerText();
     assert(body.includes('Bước 2: Chọn "Sổ sức khỏe điện tử".'), `guide read offline: ${body}`);
