@@ -101,6 +101,10 @@ pub struct Settings {
     pub webhook_max_attempts: u32,
     /// How often communes are checked against indicator targets for `indicator.threshold_crossed`.
     pub indicator_watch_ms: u64,
+    /// Browser origins (`https://host[:port]`) allowed to call the API cross-origin; none by default.
+    pub cors_origins: Vec<String>,
+    /// Years free-text notes are kept on records; older ones are purged daily. 0 keeps them.
+    pub retention_years: u32,
 }
 
 impl Settings {
@@ -233,6 +237,26 @@ impl Settings {
             10,
             86_400_000,
         )?;
+        let retention_years = number("retention_years", value("retention_years", "0")?, 0, 100)?;
+        let cors_origins = value("cors_origins", "")?
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|o| {
+                let host = o
+                    .strip_prefix("https://")
+                    .or_else(|| o.strip_prefix("http://"))
+                    .unwrap_or("");
+                if host.is_empty() || host.contains('/') || o.contains('*') {
+                    Err(invalid(
+                        "cors_origins",
+                        format!("`{o}` is not an origin such as https://app.example.vn"),
+                    ))
+                } else {
+                    Ok(o.to_owned())
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let jwt_secret = match get("jwt_secret").map_err(|e| invalid("jwt_secret", e))? {
             Some(s) if s.trim().len() < 32 => {
                 return Err(invalid("jwt_secret", "use at least 32 random characters"))
@@ -256,6 +280,8 @@ impl Settings {
             webhook_retry_base_ms,
             webhook_max_attempts,
             indicator_watch_ms,
+            cors_origins,
+            retention_years,
         })
     }
 }
@@ -318,6 +344,42 @@ mod tests {
             .expect_err("too short to use")
             .to_string();
         assert!(err.contains("TUNGNHA_ACCESS_TOKEN_TTL_SECS"), "{err}");
+    }
+
+    #[test]
+    fn notes_are_kept_unless_a_retention_period_is_set() {
+        assert_eq!(settings(&[]).expect("defaults").retention_years, 0);
+        let s = settings(&[("retention_years", "5")]).expect("five years");
+        assert_eq!(s.retention_years, 5);
+        let err = settings(&[("retention_years", "-1")])
+            .expect_err("negative")
+            .to_string();
+        assert!(err.contains("TUNGNHA_RETENTION_YEARS"), "{err}");
+    }
+
+    #[test]
+    fn cors_is_closed_unless_origins_are_named() {
+        assert!(settings(&[]).expect("defaults").cors_origins.is_empty());
+        let s = settings(&[(
+            "cors_origins",
+            " https://a.example.vn, http://localhost:5173 ,",
+        )])
+        .expect("two origins");
+        assert_eq!(
+            s.cors_origins,
+            vec!["https://a.example.vn", "http://localhost:5173"]
+        );
+        for bad in [
+            "*",
+            "a.example.vn",
+            "https://a.example.vn/app",
+            "https://*.example.vn",
+        ] {
+            let err = settings(&[("cors_origins", bad)])
+                .expect_err(bad)
+                .to_string();
+            assert!(err.contains("TUNGNHA_CORS_ORIGINS"), "{err}");
+        }
     }
 
     #[test]

@@ -218,6 +218,12 @@ impl ResponseError for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
+        if let ApiError::Unavailable { .. } = self {
+            // Busy or the database away: phones back off and come back.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(5u32));
+        }
         if let ApiError::Unauthorized { .. } = self {
             response
                 .headers_mut()

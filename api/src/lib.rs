@@ -9,6 +9,7 @@ pub mod error;
 pub mod openapi;
 pub mod registry_io;
 pub mod routes;
+pub mod security;
 pub mod seed;
 pub mod startup;
 pub mod static_files;

@@ -48,6 +48,8 @@ enum Command {
     },
     /// Print the OpenAPI specification as JSON.
     Openapi,
+    /// Remove free-text notes older than `retention_years` (the server does it daily too).
+    PurgeExpired,
     /// Copy a live SQLite database to PATH.
     Backup { path: PathBuf },
     /// Recompute the dashboards' tallies from the rows (after editing the database by hand).
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
             if_empty,
         } => tungnha::cli::seed_demo(&settings, households, if_empty),
         Command::Backup { path } => tungnha::cli::backup(&settings, &path),
+        Command::PurgeExpired => tungnha::cli::purge_expired(&settings),
         Command::RebuildTallies => tungnha::cli::rebuild_tallies(&settings),
         Command::Openapi => unreachable!("handled above"),
     };

@@ -74,6 +74,7 @@ impl Application {
         let shutdown_timeout = settings.shutdown_timeout_secs;
         let json_limit = settings.json_limit_bytes;
         let pwa_dir = settings.pwa_dir.clone();
+        let cors_origins = settings.cors_origins.clone();
         tracing::info!(
             database = %settings.database_url.redacted(),
             address = %listener.local_addr()?,
@@ -88,6 +89,9 @@ impl Application {
             pool.clone(),
             settings.webhook_worker(),
         ));
+        if settings.retention_years > 0 {
+            tokio::spawn(purge_daily(pool.clone(), settings.retention_years));
+        }
         let state = web::Data::new(AppState {
             pool,
             jwt,
@@ -123,7 +127,10 @@ impl Application {
                 )
                 .configure(|cfg| crate::static_files::configure(cfg, &pwa_dir))
                 .wrap(from_fn(crate::static_files::cache_headers))
+                // CORS inside the problem wrapper, so a refused preflight answers problem+json.
+                .wrap(crate::security::cors(&cors_origins))
                 .wrap(from_fn(error::problem_for_bare_errors))
+                .wrap(from_fn(crate::security::headers))
                 .wrap(from_fn(crate::telemetry::request_id_header))
                 .wrap(Compress::default())
                 .wrap(TracingLogger::default())
@@ -156,5 +163,30 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to `shutdown_timeout_secs`).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// The retention purge, at start and then once a day (every instance runs it; it is idempotent).
+async fn purge_daily(pool: crate::db::DbPool, years: u32) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
+    loop {
+        tick.tick().await;
+        let Some(before) = crate::routes::privacy::retention_cutoff(years, crate::db::now()) else {
+            return;
+        };
+        let result = crate::db::run(&pool, move |conn| {
+            crate::routes::privacy::purge_expired(conn, before)
+                .map_err(crate::error::ApiError::from)
+        })
+        .await;
+        match result {
+            Ok(p) => tracing::info!(
+                records = p.records,
+                adoptions = p.adoptions,
+                communications = p.communications,
+                "retention purge"
+            ),
+            Err(e) => tracing::warn!(error = %e, "retention purge failed; tried again tomorrow"),
+        }
     }
 }

@@ -473,6 +473,27 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
             "Đức",
         ),
         (
+            "/api/v1/households/{id}/personal-data",
+            Method::GET,
+            json!(null),
+            format!("{hh}/personal-data"),
+            "Đức",
+        ),
+        (
+            "/api/v1/households/{id}/erase",
+            Method::POST,
+            json!({ "reason": "thử xóa" }),
+            format!("{hh}/erase"),
+            "Đức",
+        ),
+        (
+            "/api/v1/users/{id}/sessions/revoke",
+            Method::POST,
+            json!(null),
+            format!("{user}/sessions/revoke"),
+            "tinh.nguyen",
+        ),
+        (
             "/api/v1/households/{id}/residents",
             Method::GET,
             json!(null),

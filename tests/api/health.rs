@@ -46,3 +46,71 @@ async fn responses_carry_a_request_id(app: TestApp) {
     assert_ne!(id(&a), id(&b));
     uuid::Uuid::parse_str(&id(&a)).expect("a UUID");
 }
+
+/// The database gate: two calls per connection run, up to `QUEUE_LIMIT` wait their turn, and one
+/// more is refused at once with 503 `server_busy`; when the running calls end, every waiting one
+/// is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_overloaded_database_queue_refuses_with_503_and_serves_the_waiting() {
+    use std::sync::{Arc, Condvar, Mutex};
+    use tungnha::db::{self, QUEUE_LIMIT};
+    let database = crate::helpers::TestDatabase::new(crate::helpers::Backend::Sqlite);
+    let pool = db::connect_pool(&database.url, 1).expect("pool");
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let hold = |gate: Arc<(Mutex<bool>, Condvar)>| {
+        move |_: &mut db::DbConnection| -> Result<(), tungnha::error::ApiError> {
+            let (open, cv) = &*gate;
+            let mut open = open.lock().expect("lock");
+            while !*open {
+                open = cv.wait(open).expect("wait");
+            }
+            Ok(())
+        }
+    };
+    let mut running = vec![];
+    // Two running (one with the connection, one waiting for it on its thread), the rest queued.
+    for _ in 0..2 + QUEUE_LIMIT {
+        let (pool, gate) = (pool.clone(), gate.clone());
+        running.push(tokio::spawn(
+            async move { db::run(&pool, hold(gate)).await },
+        ));
+    }
+    // Once all of them have arrived, the next one is refused at once: `server_busy`, not the
+    // `server_slow` of a wait that ran out.
+    for _ in 0..2000 {
+        if pool.waiting() == QUEUE_LIMIT {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(pool.waiting(), QUEUE_LIMIT);
+    match db::run(&pool, |_| Ok(())).await {
+        Err(e @ tungnha::error::ApiError::Unavailable { .. }) => {
+            let res = actix_web::ResponseError::error_response(&e);
+            assert_eq!(res.status(), 503);
+            assert_eq!(
+                res.headers().get("retry-after").map(|v| v.as_bytes()),
+                Some(&b"5"[..])
+            );
+            assert!(matches!(
+                e,
+                tungnha::error::ApiError::Unavailable {
+                    code: "server_busy",
+                    ..
+                }
+            ));
+        }
+        other => panic!("not refused: {other:?}"),
+    }
+    assert_eq!(
+        pool.waiting(),
+        QUEUE_LIMIT,
+        "the refused call did not queue"
+    );
+    let (open, cv) = &*gate;
+    *open.lock().expect("lock") = true;
+    cv.notify_all();
+    for r in running {
+        r.await.expect("task").expect("served once the gate opened");
+    }
+}

@@ -64,6 +64,15 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// An existing SQLite file (a restored backup, say), with a fresh folder beside it.
+    pub fn sqlite_file(path: std::path::PathBuf) -> Self {
+        TestDatabase {
+            url: DatabaseUrl::Sqlite(path),
+            dir: tempfile::tempdir().expect("temp dir"),
+            pg: None,
+        }
+    }
+
     pub fn new(backend: Backend) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         match backend {
@@ -215,8 +224,14 @@ pub fn test_settings(db: &TestDatabase) -> Settings {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// A server with some settings changed from the tests' defaults.
+pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut Settings)) -> TestApp {
     let db = TestDatabase::new(backend);
-    let settings = test_settings(&db);
+    let mut settings = test_settings(&db);
+    change(&mut settings);
     let app = Application::build(settings.clone())
         .await
         .expect("the server builds");
@@ -234,6 +249,17 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 impl TestApp {
+    /// A second server instance on the same database and settings (as behind a load balancer);
+    /// returns its base address. It shares the first one's token-signing key through `data_dir`.
+    pub async fn second_instance(&self) -> String {
+        let app = Application::build(self.settings.clone())
+            .await
+            .expect("the second server builds");
+        let port = app.port();
+        tokio::spawn(app.run_until_stopped());
+        format!("http://127.0.0.1:{port}")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

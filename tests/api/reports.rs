@@ -161,8 +161,68 @@ async fn a_report_is_prepared_approved_and_then_frozen(app: TestApp) {
 async fn the_report_workbook_and_page_carry_the_figures(app: TestApp) {
     let c = commune(&app).await;
     let f = &c.f;
+    // The plan's Q4 targets: 80 % for the commune, 100 % for Phú Lộc (v1); v2 inherits 80 %.
+    let res = app
+        .send(
+            Method::PUT,
+            "/api/v1/targets",
+            Some(&f.culture_social.token),
+            Some(&json!({"period": "quarter", "date": "2026-10-15", "items": [
+                {"indicator_code": "adults_vneid_level2", "target_percent": 80},
+                {"indicator_code": "adults_vneid_level2", "village_id": f.v1, "target_percent": 100}]})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    // Funding in Q4 (and one entry of Q3, which the report leaves out).
+    for (direction, source, category, amount, on) in [
+        ("received", "sponsorship", "cash", 15_000_000, "2026-10-01"),
+        ("received", "state_budget", "cash", 7_500_001, "2026-11-02"),
+        ("spent", "state_budget", "training", 3_333_333, "2026-11-03"),
+        ("spent", "sponsorship", "materials", 900_000, "2026-09-30"),
+    ] {
+        let res = app
+            .send(
+                Method::POST,
+                "/api/v1/funding",
+                Some(&f.culture_social.token),
+                Some(
+                    &json!({"direction": direction, "source": source, "category": category,
+                    "party": "Viettel Hải Phòng", "amount_vnd": amount, "occurred_on": on}),
+                ),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
     let draft = body(prepare(&app, &f.culture_social.token).await).await;
     let id = draft["id"].as_str().expect("id");
+    let vneid_item = draft["content"]["indicators"]
+        .as_array()
+        .expect("indicators")
+        .iter()
+        .find(|i| i["code"] == "adults_vneid_level2")
+        .expect("vneid")
+        .clone();
+    // 3 of 5 against 80 %: 4 needed, 1 to go; Phú Lộc 2 of 4 against 100 %: 2 to go.
+    assert_eq!(vneid_item["plan_target_percent"], 80.0);
+    assert_eq!(vneid_item["gap"], 1);
+    let phu_loc = vneid_item["villages"]
+        .as_array()
+        .expect("villages")
+        .iter()
+        .find(|v| v["village_id"] == f.v1.as_str())
+        .expect("v1")
+        .clone();
+    assert_eq!(
+        (phu_loc["target_percent"].as_f64(), phu_loc["gap"].as_i64()),
+        (Some(100.0), Some(2))
+    );
+    assert_eq!(
+        draft["content"]["funding"],
+        json!({"received_vnd": 22_500_001, "spent_vnd": 3_333_333, "balance_vnd": 19_166_668,
+            "received_by_source": {"sponsorship": 15_000_000, "state_budget": 7_500_001},
+            "spent_by_source": {"state_budget": 3_333_333},
+            "spent_by_category": {"training": 3_333_333}})
+    );
 
     let res = app
         .get_authed(&format!("/api/v1/reports/{id}/xlsx"), &f.chairman.token)
@@ -174,7 +234,7 @@ async fn the_report_workbook_and_page_carry_the_figures(app: TestApp) {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("bao-cao-cds-quarter-2026-10-01.xlsx")));
     let bytes = res.bytes().await.expect("bytes").to_vec();
-    use calamine::{Data, Reader, Xlsx};
+    use calamine::{Data, DataType, Reader, Xlsx};
     let mut book: Xlsx<_> =
         calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("xlsx");
     let sheet = book.worksheet_range("Chỉ tiêu").expect("sheet");
@@ -187,7 +247,8 @@ async fn the_report_workbook_and_page_carry_the_figures(app: TestApp) {
         )
     );
     assert_eq!(cell(2, 1), Data::String("Chỉ tiêu".into()));
-    assert_eq!(cell(2, 8), Data::String("Thôn Phú Lộc (%)".into()));
+    assert_eq!(cell(2, 8), Data::String("Còn thiếu".into()));
+    assert_eq!(cell(2, 9), Data::String("Thôn Phú Lộc (%)".into()));
     let row = (3..40)
         .find(|r| cell(*r, 0) == Data::String("adults_vneid_level2".into()))
         .expect("vneid row");
@@ -195,9 +256,46 @@ async fn the_report_workbook_and_page_carry_the_figures(app: TestApp) {
     assert_eq!(cell(row, 4), Data::Float(5.0));
     assert_eq!(cell(row, 5), Data::Float(60.0));
     assert_eq!(cell(row, 6), Data::Float(20.0));
+    assert_eq!(cell(row, 7), Data::Float(80.0));
+    assert_eq!(cell(row, 8), Data::Float(1.0));
     // Phú Lộc (v1): 2 of 4; Mao Điền (v2): 1 of 1.
-    assert_eq!(cell(row, 8), Data::Float(50.0));
-    assert_eq!(cell(row, 9), Data::Float(100.0));
+    assert_eq!(cell(row, 9), Data::Float(50.0));
+    assert_eq!(cell(row, 10), Data::Float(100.0));
+    // Progress against the targets: the commune, then the villages furthest behind first.
+    let goals = book.worksheet_range("Tiến độ mục tiêu").expect("goals");
+    let rows: Vec<(String, f64, f64)> = goals
+        .rows()
+        .filter(|r| r[0] == Data::String("adults_vneid_level2".into()))
+        .map(|r| {
+            let n = |d: &Data| match d {
+                Data::Float(x) => *x,
+                other => panic!("not a number: {other:?}"),
+            };
+            (r[2].to_string(), n(&r[3]), n(&r[7]))
+        })
+        .collect();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(rows[0], ("Toàn xã".into(), 80.0, 1.0));
+    assert_eq!(rows[1], ("Thôn Phú Lộc".into(), 100.0, 2.0));
+    assert_eq!((rows[2].1, rows[2].2), (80.0, 0.0));
+    let money = book.worksheet_range("Kinh phí").expect("funding");
+    let lines: Vec<(String, f64)> = money
+        .rows()
+        .skip(1)
+        .map(|r| (r[0].to_string(), r[1].get_float().expect("amount")))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            ("Tổng kinh phí tiếp nhận".into(), 22_500_001.0),
+            ("- Tài trợ, đóng góp".into(), 15_000_000.0),
+            ("- Ngân sách nhà nước".into(), 7_500_001.0),
+            ("Tổng kinh phí đã chi".into(), 3_333_333.0),
+            ("- Từ ngân sách nhà nước".into(), 3_333_333.0),
+            ("- Chi tập huấn".into(), 3_333_333.0),
+            ("Còn lại".into(), 19_166_668.0),
+        ]
+    );
     let activity = book.worksheet_range("Hoạt động").expect("activity");
     assert_eq!(
         activity.get_value((1, 0)).cloned(),
@@ -218,6 +316,11 @@ async fn the_report_workbook_and_page_carry_the_figures(app: TestApp) {
         "60,0%",
         "DỰ THẢO",
         "size: A4",
+        "<th>Còn thiếu</th>",
+        "Thôn Phú Lộc còn thiếu 2 người",
+        "III. Kinh phí",
+        "1. Kinh phí tiếp nhận: 22.500.001 đồng (Tài trợ, đóng góp 15.000.000 đồng; Ngân sách nhà nước 7.500.001 đồng).",
+        "3. Còn lại: 19.166.668 đồng.",
     ] {
         assert!(page.contains(text), "the page lacks {text}");
     }
@@ -252,6 +355,10 @@ async fn the_report_workbook_and_page_carry_the_figures(app: TestApp) {
         "I. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU",
         "60,0%",
         "1. Đến 3 lượt hộ gia đình",
+        "Thôn Phú Lộc còn thiếu 2 người",
+        "III. KINH PHÍ",
+        "2. Kinh phí đã chi: 3.333.333 đồng (từ ngân sách nhà nước 3.333.333 đồng), gồm: Chi tập huấn 3.333.333 đồng.",
+        "IV. PHƯƠNG HƯỚNG, NHIỆM VỤ KỲ TỚI",
         "TM. ỦY BAN NHÂN DÂN",
     ] {
         assert!(text.contains(expected), "the PDF lacks {expected}: {text}");

@@ -17,6 +17,7 @@ both_backends!(
     logout_with_only_the_refresh_token_works_when_offline_for_long,
     forged_expired_wrong_audience_and_unsigned_tokens_are_refused,
     deactivation_ends_sessions_at_once,
+    a_manager_signs_a_lost_phone_out_and_it_is_told_at_next_contact,
     failed_logins_are_throttled_per_account_with_retry_after,
     failed_logins_are_throttled_per_address,
 );
@@ -320,6 +321,90 @@ async fn deactivation_ends_sessions_at_once(app: TestApp) {
         )
         .await;
     assert_problem(res, 401, "invalid_credentials").await;
+}
+
+async fn a_manager_signs_a_lost_phone_out_and_it_is_told_at_next_contact(app: TestApp) {
+    let f = app.fixture().await;
+    let revoke = |token: String, id: String| {
+        let app = &app;
+        async move {
+            app.send(
+                Method::POST,
+                &format!("/api/v1/users/{id}/sessions/revoke"),
+                Some(&token),
+                None,
+            )
+            .await
+        }
+    };
+    // Outside the caller's scope or not a manager: refused, nothing ended.
+    assert_problem(
+        revoke(f.other_leader.token.clone(), f.volunteer.id.clone()).await,
+        404,
+        "user_not_found",
+    )
+    .await;
+    assert_problem(
+        revoke(f.volunteer_v2.token.clone(), f.volunteer.id.clone()).await,
+        404,
+        "user_not_found",
+    )
+    .await;
+    assert_problem(
+        revoke(f.leader.token.clone(), f.leader.id.clone()).await,
+        403,
+        "own_account",
+    )
+    .await;
+    assert_eq!(
+        app.get_authed("/api/v1/me", &f.volunteer.token)
+            .await
+            .status(),
+        200
+    );
+
+    // The village leader signs the volunteer out everywhere.
+    let res = revoke(f.leader.token.clone(), f.volunteer.id.clone()).await;
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(body["revoked"], 1);
+    // The phone's next call and its refresh both say why, so it can clear what it pulled.
+    assert_problem(
+        app.get_authed("/api/v1/me", &f.volunteer.token).await,
+        401,
+        "session_revoked",
+    )
+    .await;
+    assert_problem(
+        refresh(&app, &f.volunteer.refresh_token).await,
+        401,
+        "session_revoked",
+    )
+    .await;
+    // The account stays active: signing in again works.
+    assert_eq!(
+        app.post_json(
+            "/api/v1/auth/login",
+            &json!({"username": f.volunteer.username, "password": PASSWORD}),
+        )
+        .await
+        .status(),
+        200
+    );
+    // Audited, with who did it.
+    let audit: serde_json::Value = app
+        .get_authed(
+            "/api/v1/audit-events?action=sessions_revoked",
+            &f.admin.token,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let items = audit["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{audit}");
+    assert_eq!(items[0]["object_id"], f.volunteer.id.as_str());
+    assert_eq!(items[0]["actor_label"], f.leader.username.as_str());
 }
 
 async fn failed_logins_are_throttled_per_account_with_retry_after(app: TestApp) {

@@ -54,7 +54,8 @@ mod a_server_killed_mid_batch_keeps_each_record_once {
     }
 }
 
-mod a_thousand_random_faults_lose_and_duplicate_nothing {
+/// 5,000 faults per backend (`CHAOS_FAULTS` changes it): 10,000 across SQLite and PostgreSQL.
+mod thousands_of_random_faults_lose_and_duplicate_nothing {
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,6 +69,121 @@ mod a_thousand_random_faults_lose_and_duplicate_nothing {
             random_faults(Backend::Postgres).await
         }
     }
+}
+
+/// A working day compressed into a few minutes: memory levels off instead of growing.
+mod memory_levels_off_over_a_compressed_day {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        soak(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres() {
+        if postgres_base_url().is_some() {
+            soak(Backend::Postgres).await
+        }
+    }
+}
+
+/// `tungnha backup` of a SQLite database while phones keep pushing, then a server started on the
+/// copy: it opens, passes SQLite's integrity check and holds every record acknowledged before the
+/// backup began.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backup_taken_under_live_writes_restores_into_a_working_server() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    let server = ServerProcess::seeded(&db, 30).await;
+    let base = server.base();
+    let http = http();
+    let token = login(&http, &base, VOLUNTEER).await;
+    let households = village(&http, &base, &token).await;
+    let batch = |n: usize, tag: &str| -> Vec<Value> {
+        (0..n)
+            .map(|i| {
+                let (h, people) = &households[i % households.len()];
+                json!({"kind": "assistance_record", "id": uuid::Uuid::now_v7().to_string(),
+                    "op": "create", "data": {"household_id": h, "resident_ids": [people[0]],
+                    "occurred_at": "2026-11-20T02:00:00Z", "channel": "house_visit", "notes": tag,
+                    "items": [{"service_code": "vneid_level2", "outcome": "assisted"}]}})
+            })
+            .collect()
+    };
+    let before: Vec<Value> = batch(200, "before");
+    let ids: Vec<String> = before
+        .iter()
+        .map(|r| r["id"].as_str().expect("id").to_owned())
+        .collect();
+    let (status, _) = push(
+        http.clone(),
+        base.clone(),
+        token.clone(),
+        "bk".into(),
+        before,
+    )
+    .await
+    .expect("push");
+    assert_eq!(status, 200);
+    // Writers keep going while the backup runs.
+    let writer = {
+        let (http, base, token) = (http.clone(), base.clone(), token.clone());
+        let batches: Vec<Vec<Value>> = (0..10).map(|_| batch(50, "during")).collect();
+        tokio::spawn(async move {
+            for b in batches {
+                push(http.clone(), base.clone(), token.clone(), "bk".into(), b)
+                    .await
+                    .expect("push during the backup");
+            }
+        })
+    };
+    let target = db.dir.path().join("backup/tungnha.db");
+    let out = Command::new(BIN)
+        .args(["backup", target.to_str().expect("utf8")])
+        .current_dir(db.dir.path())
+        .env("TUNGNHA_DATABASE_URL", db.url_string())
+        .env("TUNGNHA_CONFIG_DIR", db.dir.path())
+        .output()
+        .expect("run backup");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    writer.await.expect("writer");
+
+    // Restore: a server on the copy (another data dir: the copy is all it has).
+    let copy = TestDatabase::sqlite_file(target.clone());
+    let mut conn = copy.connect();
+    let check: Vec<String> = diesel::sql_query("PRAGMA integrity_check")
+        .load::<IntegrityRow>(&mut conn)
+        .expect("integrity check")
+        .into_iter()
+        .map(|r| r.integrity_check)
+        .collect();
+    assert_eq!(check, ["ok"]);
+    let restored = ServerProcess::on(&copy).await;
+    let rbase = restored.base();
+    let rtoken = login(&http, &rbase, VOLUNTEER).await;
+    let mut found = 0;
+    for id in &ids {
+        let res = http
+            .get(format!("{rbase}/api/v1/assistance-records/{id}"))
+            .bearer_auth(&rtoken)
+            .send()
+            .await
+            .expect("read a record");
+        if res.status() == 200 {
+            found += 1;
+        }
+    }
+    assert_eq!(found, ids.len(), "records acknowledged before the backup");
+}
+
+#[derive(diesel::QueryableByName)]
+struct IntegrityRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    integrity_check: String,
 }
 
 /// A webhook delivery queued while its receiver is down, with a try already failed, is still sent
@@ -232,6 +348,24 @@ impl ServerProcess {
             port,
             db_url,
             dir,
+            starts: 0,
+        };
+        server.spawn().await;
+        server
+    }
+
+    /// Starts a server on an existing database (no seeding).
+    async fn on(db: &TestDatabase) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("a free port")
+            .local_addr()
+            .expect("its address")
+            .port();
+        let mut server = ServerProcess {
+            child: None,
+            port,
+            db_url: db.url_string(),
+            dir: db.dir.path().to_path_buf(),
             starts: 0,
         };
         server.spawn().await;
@@ -900,7 +1034,10 @@ impl Puller {
 }
 
 async fn random_faults(backend: Backend) {
-    const FAULTS: usize = 1000;
+    let faults_wanted: usize = std::env::var("CHAOS_FAULTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
     const RESTART_EVERY: usize = 50;
     let started = Instant::now();
     let db = TestDatabase::new(backend);
@@ -939,7 +1076,7 @@ async fn random_faults(backend: Backend) {
     let mut next_restart = RESTART_EVERY;
     let (mut pull_time, mut restart_time) = (Duration::ZERO, Duration::ZERO);
 
-    while faults.total() < FAULTS {
+    while faults.total() < faults_wanted {
         steps += 1;
         // Now and then a burst made offline, otherwise a visit every few steps.
         let n = if phone.rng.random_bool(0.08) {
@@ -1140,7 +1277,7 @@ async fn random_faults(backend: Backend) {
         );
     }
 
-    println!(
+    let summary = format!(
         "faults on {backend:?}: {} injected (dropped requests {}, dropped replies {}, duplicates {}, reorders {}, \
          mixed batches {}, restarts {}, lost pull replies {}), records: {}, lost: 0, duplicated: 0; \
          {} steps, {} push answers, {} pulls, server starts {}; {:.1} s with faults ({:.1} s pulling, \
@@ -1162,5 +1299,133 @@ async fn random_faults(backend: Backend) {
         pull_time.as_secs_f64(),
         restart_time.as_secs_f64(),
         started.elapsed().as_secs_f64()
+    );
+    println!("{summary}");
+    // `make test` prints these files at the end, so the CI log carries the figures.
+    let figures =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("faults-{backend:?}.txt"));
+    std::fs::write(&figures, format!("{summary}\n")).expect("write the fault figures");
+}
+
+/// The server process's resident memory in KiB (Linux `/proc`).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+/// Rounds of a day's traffic from several phones and offices against one server process: sign-ins,
+/// pushes of visits, pulls, household lists, the dashboard and an export. After the first rounds
+/// have warmed the caches and the pools, the second half of the day may not need more memory than
+/// the first half plus a small margin: a leak grows with every round and fails this.
+async fn soak(backend: Backend) {
+    const ROUNDS: usize = 16;
+    const PHONES: usize = 6;
+    let db = TestDatabase::new(backend);
+    let server = ServerProcess::seeded(&db, 60).await;
+    let base = server.base();
+    let pid = server.child.as_ref().expect("running").id();
+    let http = http();
+    let households = {
+        let token = login(&http, &base, VOLUNTEER).await;
+        village(&http, &base, &token).await
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut samples = vec![];
+    let mut requests = 0usize;
+    let mut visits = 0usize;
+    for round in 0..ROUNDS {
+        let mut tasks = vec![];
+        for phone in 0..PHONES {
+            let (http, base) = (http.clone(), base.clone());
+            let picks: Vec<(String, Vec<String>)> = (0..20)
+                .map(|_| households[rng.random_range(0..households.len())].clone())
+                .collect();
+            tasks.push(tokio::spawn(async move {
+                let mut n = 0;
+                let token = login(&http, &base, VOLUNTEER).await;
+                n += 1;
+                let records: Vec<Value> = picks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (h, people))| {
+                        json!({"kind": "assistance_record", "id": uuid::Uuid::now_v7().to_string(),
+                            "op": "create", "data": {"household_id": h, "resident_ids": [people[0]],
+                            "occurred_at": format!("2026-11-{:02}T0{}:00:00Z", 1 + round % 20, i % 10),
+                            "channel": "house_visit", "notes": "soak",
+                            "items": [{"service_code": "vneid_level2", "outcome": "assisted"}]}})
+                    })
+                    .collect();
+                let device = format!("soak-{phone}");
+                let (status, _) = push(http.clone(), base.clone(), token.clone(), device.clone(), records)
+                    .await
+                    .expect("push answered");
+                assert_eq!(status, 200);
+                n += 1;
+                let mut cursor: Option<String> = None;
+                loop {
+                    let url = match &cursor {
+                        Some(c) => format!("{base}/api/v1/sync/pull?device_id={device}&limit=500&cursor={c}"),
+                        None => format!("{base}/api/v1/sync/pull?device_id={device}&limit=500"),
+                    };
+                    let page = get_json(&http, &url, &token).await;
+                    n += 1;
+                    cursor = page["cursor"].as_str().map(str::to_owned);
+                    if !page["has_more"].as_bool().unwrap_or(false) {
+                        break;
+                    }
+                }
+                get_json(&http, &format!("{base}/api/v1/households?limit=200"), &token).await;
+                n + 1
+            }));
+        }
+        let chairman = login(&http, &base, "chutich").await;
+        for path in [
+            "/api/v1/stats/indicators?period=quarter&date=2026-11-20&group_by=village",
+            "/api/v1/stats/activity?period=month&date=2026-11-20",
+            "/api/v1/stats/progress?period=quarter&date=2026-11-20",
+        ] {
+            get_json(&http, &format!("{base}{path}"), &chairman).await;
+        }
+        let export = http
+            .get(format!("{base}/api/v1/exports/households?format=csv"))
+            .bearer_auth(&chairman)
+            .send()
+            .await
+            .expect("export");
+        assert_eq!(export.status(), 200);
+        export.bytes().await.expect("export body");
+        requests += 5;
+        for t in tasks {
+            requests += t.await.expect("phone task");
+        }
+        visits += PHONES * 20;
+        samples.push(rss_kib(pid));
+    }
+    let half = ROUNDS / 2;
+    let first = samples[..half].iter().copied().max().unwrap_or(0);
+    let second = samples[half..].iter().copied().max().unwrap_or(0);
+    let mib = |k: u64| k as f64 / 1024.0;
+    let summary = format!(
+        "soak on {backend:?}: {ROUNDS} rounds, {requests} requests ({visits} visits pushed), RSS per round (MiB) {:?}; \
+         peak first half {:.1}, second half {:.1}",
+        samples.iter().map(|k| (mib(*k) * 10.0).round() / 10.0).collect::<Vec<_>>(),
+        mib(first),
+        mib(second)
+    );
+    println!("{summary}");
+    std::fs::write(
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("faults-soak-{backend:?}.txt")),
+        format!("{summary}\n"),
+    )
+    .expect("write the soak figures");
+    // Some MiB of slack for the allocator's own bookkeeping; a leak that grows with traffic (a
+    // kept body or page, ~50 KiB a request) adds more than this over the second half's requests.
+    assert!(
+        second <= first + 12 * 1024,
+        "memory kept growing: {summary}"
     );
 }

@@ -47,7 +47,58 @@ pub enum DbConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
-pub type DbPool = Pool<DbManager>;
+/// The connection pool with an admission gate in front of it: at most two database calls per
+/// connection are running or waiting for a connection on blocking threads; more wait here, as
+/// cheap tasks, for at most [`QUEUE_WAIT`], and a request past [`QUEUE_LIMIT`] waiting ones is
+/// refused at once with 503. An overloaded server answers "busy" instead of starting a thread
+/// and buffering a result for every request it cannot serve (BENCHMARKS.md, mixed load).
+#[derive(Clone)]
+pub struct DbPool {
+    pool: Pool<DbManager>,
+    gate: std::sync::Arc<tokio::sync::Semaphore>,
+    waiting: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Requests that may wait for the database at once before more are refused.
+pub const QUEUE_LIMIT: usize = 512;
+/// The longest a request waits for its turn at the database.
+pub const QUEUE_WAIT: Duration = Duration::from_secs(10);
+
+impl DbPool {
+    pub fn new(pool: Pool<DbManager>) -> DbPool {
+        let permits = (pool.max_size() as usize * 2).max(2);
+        DbPool {
+            pool,
+            gate: std::sync::Arc::new(tokio::sync::Semaphore::new(permits)),
+            waiting: Default::default(),
+        }
+    }
+}
+
+impl std::ops::Deref for DbPool {
+    type Target = Pool<DbManager>;
+    fn deref(&self) -> &Self::Target {
+        &self.pool
+    }
+}
+
+impl DbPool {
+    /// Database calls waiting for their turn now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn busy(queue_full: bool) -> ApiError {
+    ApiError::Unavailable {
+        code: if queue_full {
+            "server_busy"
+        } else {
+            "server_slow"
+        },
+        detail: "The server is busy; try again in a few seconds.".into(),
+    }
+}
 pub type PooledDb = PooledConnection<DbManager>;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -150,7 +201,7 @@ pub fn connect_pool(url: &DatabaseUrl, size: u32) -> anyhow::Result<DbPool> {
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(10))
         .build(manager)?;
-    Ok(pool)
+    Ok(DbPool::new(pool))
 }
 
 fn migrations_for(conn: &DbConnection) -> EmbeddedMigrations {
@@ -261,12 +312,30 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
-    web::block(move || {
-        let mut conn = pool.get()?;
+    use std::sync::atomic::Ordering;
+    let waiting = pool.waiting.fetch_add(1, Ordering::SeqCst);
+    let full = waiting >= QUEUE_LIMIT;
+    let permit = if full {
+        None
+    } else {
+        tokio::time::timeout(QUEUE_WAIT, pool.gate.clone().acquire_owned())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    };
+    pool.waiting.fetch_sub(1, Ordering::SeqCst);
+    let Some(permit) = permit else {
+        tracing::warn!(waiting, "database queue full or too slow: answering 503");
+        return Err(busy(full));
+    };
+    let inner = pool.pool.clone();
+    let result = web::block(move || {
+        let mut conn = inner.get()?;
         f(&mut conn)
     })
-    .await?
+    .await;
+    drop(permit);
+    result?
 }
 
 /// The current time as stored: naive UTC, truncated to microseconds (PostgreSQL's precision) so a value

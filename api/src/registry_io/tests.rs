@@ -1223,3 +1223,91 @@ fn a_large_workbook_passes_the_guard() {
     let parsed = parse(&big, ImportFormat::Xlsx, YEAR).expect("parses");
     assert_eq!(parsed.households[0].residents.len(), 3_000);
 }
+
+/// Property-based fuzzing of the import parsers (proptest): any bytes, any CSV table under a real
+/// header, any ZIP-looking file. Each is read or refused with an error; never a panic, and every
+/// data row is either imported or reported.
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn config(cases: u32) -> ProptestConfig {
+        ProptestConfig {
+            cases,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// A cell: usually Vietnamese-looking text, sometimes separators, quotes, line breaks, digits.
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => "[A-Za-zĂÂĐÊÔƠƯăâđêôơưàáảãạềếệọộớởựữỳý ]{0,20}",
+            2 => "[0-9 +.]{0,14}",
+            1 => "[;,\"\\r\\n\\t]{0,4}",
+            1 => "\\PC{0,12}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(config(3000))]
+
+        #[test]
+        fn any_bytes_are_read_or_refused_never_a_panic(bytes in prop::collection::vec(any::<u8>(), 0..1500)) {
+            if let Ok(format) = detect_format(&bytes) {
+                let _ = parse(&bytes, format, YEAR);
+            }
+            let _ = parse(&bytes, ImportFormat::Csv, YEAR);
+        }
+
+        #[test]
+        fn zip_looking_files_are_read_or_refused_never_a_panic(tail in prop::collection::vec(any::<u8>(), 0..1500)) {
+            let mut bytes = b"PK\x03\x04".to_vec();
+            bytes.extend(tail);
+            let _ = parse(&bytes, ImportFormat::Xlsx, YEAR);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(1500))]
+
+        #[test]
+        fn every_row_under_a_real_header_is_imported_or_reported(
+            rows in prop::collection::vec(prop::collection::vec(cell(), 11), 0..25),
+        ) {
+            // Line breaks inside cells are read too, but they shift line numbers; here each row
+            // is one line, so row i is line i + 2.
+            let rows: Vec<Vec<String>> = rows
+                .into_iter()
+                .map(|r| r.into_iter().map(|c| c.replace(['\r', '\n'], " ")).collect())
+                .collect();
+            let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(vec![]);
+            for r in &rows {
+                w.write_record(r).expect("row");
+            }
+            let body = String::from_utf8(w.into_inner().expect("csv")).expect("utf8");
+            let text = format!("{VILLAGE_HEADER}\r\n{body}");
+            let all_blank = rows.iter().all(|r| r.iter().all(|c| c.trim().is_empty()));
+            let parsed = match parse(text.as_bytes(), ImportFormat::Csv, YEAR) {
+                Ok(p) => p,
+                // Only a header: refused as a file without data.
+                Err(e) => {
+                    prop_assert!(all_blank, "a well-formed CSV refused: {e:?}");
+                    return Ok(());
+                }
+            };
+            let mut seen: std::collections::BTreeSet<usize> =
+                parsed.errors.iter().map(|e| e.line).collect();
+            for h in &parsed.households {
+                prop_assert!(!h.head_name.is_empty() && !h.village.is_empty(), "{h:?}");
+                seen.extend(h.residents.iter().map(|r| r.line));
+            }
+            for (i, r) in rows.iter().enumerate() {
+                let blank = r.iter().all(|c| c.trim().is_empty());
+                prop_assert!(blank || seen.contains(&(i + 2)), "line {} neither imported nor reported: {r:?}", i + 2);
+            }
+            prop_assert!(seen.iter().all(|l| *l >= 2 && *l < rows.len() + 2), "{seen:?}");
+        }
+    }
+}

@@ -239,7 +239,7 @@ pub struct CorrectAdoption {
 
 // ------------------------------------------------------------------ helpers
 
-fn household_not_found() -> ApiError {
+pub(crate) fn household_not_found() -> ApiError {
     ApiError::NotFound {
         code: "household_not_found",
         detail: "No such household.".into(),
@@ -253,7 +253,7 @@ fn resident_not_found() -> ApiError {
     }
 }
 
-fn load_household(
+pub(crate) fn load_household(
     conn: &mut DbConnection,
     auth: &AuthUser,
     id: &str,
@@ -281,7 +281,7 @@ fn chrono_tz_offset() -> chrono::FixedOffset {
         .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"))
 }
 
-fn resident_response(r: Resident, personal: bool) -> ResidentResponse {
+pub(crate) fn resident_response(r: Resident, personal: bool) -> ResidentResponse {
     ResidentResponse {
         id: r.id,
         household_id: r.household_id,
@@ -361,7 +361,7 @@ fn stale() -> ApiError {
 }
 
 /// A full household read with residents and adoption summary, for responses.
-fn full_household(
+pub(crate) fn full_household(
     conn: &mut DbConnection,
     h: Household,
     personal: bool,
@@ -1212,7 +1212,7 @@ pub(crate) fn delete_resident_in(
 
 // ------------------------------------------------------------------ adoption
 
-fn entry_response(a: reg::Adoption) -> AdoptionEntryResponse {
+pub(crate) fn entry_response(a: reg::Adoption) -> AdoptionEntryResponse {
     AdoptionEntryResponse {
         resident_id: a.resident_id,
         status: AdoptionStatus::from_db(&a.status),

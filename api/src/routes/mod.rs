@@ -13,6 +13,7 @@ pub mod imports;
 pub mod materials;
 pub mod paging;
 pub mod plans;
+pub mod privacy;
 pub mod records;
 pub mod reports;
 pub mod services;
@@ -31,6 +32,7 @@ pub fn configure_api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
     services::configure(cfg);
     teams::configure(cfg);
     households::configure(cfg);
+    privacy::configure(cfg);
     imports::configure(cfg);
     sync::configure(cfg);
     records::configure(cfg);
@@ -58,6 +60,18 @@ pub fn optional_name(
         .map_err(|e| errors.push(e))
         .ok()
         .flatten()
+}
+
+/// The `reason` of an irreversible action (voiding, erasing), kept in the audit log: trimmed, 1 to
+/// 500 characters, or a 400 `validation_failed` naming the field.
+pub fn required_reason(raw: &str) -> Result<String, crate::error::ApiError> {
+    let reason = raw.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(crate::error::ApiError::validation(vec![
+            crate::error::FieldError::new("reason", "length", "say why, in 1 to 500 characters"),
+        ]));
+    }
+    Ok(reason.to_owned())
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`) in PATCH bodies.

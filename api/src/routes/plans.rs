@@ -19,7 +19,8 @@ use crate::db::{self, stats as q, DbConnection};
 use crate::domain::{Department, Role};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::startup::AppState;
-use crate::stats::{self, Figure, Period, PeriodKind};
+use crate::stats::report::{funding_totals, FundingTotals};
+use crate::stats::{self, gap, Figure, Period, PeriodKind};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(set_targets)
@@ -263,17 +264,6 @@ fn period_kind_str(kind: PeriodKind) -> &'static str {
     }
 }
 
-/// People (or households) still to reach for `figure` to meet `target` percent.
-pub fn gap(figure: &Figure, target: f64) -> i64 {
-    let Some(denominator) = figure.denominator else {
-        return 0;
-    };
-    // Whole tenths of a percent, so the ceiling is exact: ceil(denominator × tenths / 1000).
-    let tenths = (target * 10.0).round() as i64;
-    let needed = (denominator * tenths + 999) / 1000;
-    (needed - figure.numerator).max(0)
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ProgressQuery {
     /// `month`, `quarter` (default) or `year`.
@@ -461,37 +451,6 @@ fn funding_response(e: &FundingEntry) -> FundingEntryResponse {
         voided_at: e.voided_at.map(paging::utc),
         void_reason: e.void_reason.clone(),
     }
-}
-
-/// Sums in whole đồng.
-#[derive(Debug, Default, Serialize, ToSchema)]
-pub struct FundingTotals {
-    pub received_vnd: i64,
-    pub spent_vnd: i64,
-    /// Received minus spent.
-    pub balance_vnd: i64,
-    /// Received and spent per source (`sponsorship`, `state_budget`, `other`).
-    pub received_by_source: HashMap<String, i64>,
-    pub spent_by_source: HashMap<String, i64>,
-    /// Spent per category (`training`, `materials`, `member_support`, `other`).
-    pub spent_by_category: HashMap<String, i64>,
-}
-
-/// The totals of the entries that are not voided.
-pub fn funding_totals(entries: &[FundingEntry]) -> FundingTotals {
-    let mut t = FundingTotals::default();
-    for e in entries.iter().filter(|e| e.voided_at.is_none()) {
-        if e.direction == "received" {
-            t.received_vnd += e.amount_vnd;
-            *t.received_by_source.entry(e.source.clone()).or_default() += e.amount_vnd;
-        } else {
-            t.spent_vnd += e.amount_vnd;
-            *t.spent_by_source.entry(e.source.clone()).or_default() += e.amount_vnd;
-            *t.spent_by_category.entry(e.category.clone()).or_default() += e.amount_vnd;
-        }
-    }
-    t.balance_vnd = t.received_vnd - t.spent_vnd;
-    t
 }
 
 #[derive(Serialize, ToSchema)]
@@ -686,14 +645,7 @@ pub async fn void_funding(
 ) -> Result<HttpResponse, ApiError> {
     require_planner(&auth)?;
     let id = path.into_inner();
-    let reason = body.into_inner().reason.trim().to_owned();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "reason",
-            "length",
-            "1 to 500 characters",
-        )]));
-    }
+    let reason = super::required_reason(&body.into_inner().reason)?;
     let entry = db::run(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
             let not_found = || ApiError::NotFound {

@@ -119,7 +119,7 @@ pub(crate) fn read_scope(
     }
 }
 
-fn record_responses(
+pub(crate) fn record_responses(
     conn: &mut DbConnection,
     rows: Vec<store::AssistanceRecord>,
     personal: bool,

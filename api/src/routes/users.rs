@@ -703,10 +703,70 @@ pub async fn change_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct SessionsRevoked {
+    /// Sessions that were live and are now ended.
+    pub revoked: usize,
+}
+
+/// Signs an account out everywhere, for a lost or stolen phone (an administrator, or the manager
+/// of the account, e.g. the village leader of a volunteer). The account stays active. Each phone
+/// learns it at its next contact (`401 session_revoked`) and then deletes the households and
+/// residents it had pulled, keeping only the records it has not sent yet.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Sessions ended", body = SessionsRevoked),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manager of this account", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account in the caller's scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users/{id}/sessions/revoke")]
+pub async fn revoke_sessions(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let addr = super::auth::client_addr(&req);
+    let revoked = db::run(&state.pool, move |conn| {
+        let (target, _) = load_visible(conn, &auth, &id)?;
+        if target.id == auth.id {
+            return Err(ApiError::Forbidden {
+                code: "own_account",
+                detail: "Sign out of your own sessions with /auth/logout.".into(),
+            });
+        }
+        db::write_tx(conn, |conn| {
+            let n =
+                db::sessions::revoke_user_sessions(conn, &target.id, "remote_revoke", db::now())?;
+            db::audit::record(
+                conn,
+                &NewAuditEvent {
+                    object_type: Some("user"),
+                    object_id: Some(&target.id),
+                    commune_id: target.commune_id.as_deref(),
+                    client_addr: Some(&addr),
+                    details: serde_json::json!({ "sessions": n }).to_string(),
+                    ..NewAuditEvent::new("sessions_revoked", Some(&auth.id), &auth.username)
+                },
+            )?;
+            Ok(n)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(SessionsRevoked { revoked }))
+}
+
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_users)
         .service(create_user)
         .service(get_user)
         .service(update_user)
-        .service(change_password);
+        .service(change_password)
+        .service(revoke_sessions);
 }

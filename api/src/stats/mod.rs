@@ -43,6 +43,18 @@ impl Figure {
     }
 }
 
+/// People (or households) still to reach for `figure` to meet `target` percent: 0 without a
+/// denominator (count-only indicators) or once the target is met.
+pub fn gap(figure: &Figure, target: f64) -> i64 {
+    let Some(denominator) = figure.denominator else {
+        return 0;
+    };
+    // Whole tenths of a percent, so the ceiling is exact: ceil(denominator × tenths / 1000).
+    let tenths = (target * 10.0).round() as i64;
+    let needed = (denominator * tenths + 999) / 1000;
+    (needed - figure.numerator).max(0)
+}
+
 fn counted(indicator: &Indicator) -> bool {
     indicator.kind != "assisted"
 }

@@ -351,7 +351,7 @@ pub fn channel_vi(code: &str) -> &str {
     }
 }
 
-fn number(n: i64) -> String {
+pub(super) fn number(n: i64) -> String {
     // Vietnamese groups thousands with a dot.
     let digits = n.abs().to_string();
     let mut out = String::new();
@@ -500,16 +500,43 @@ fn layout(c: &ReportContent, approved: bool, approved_on: Option<chrono::NaiveDa
                     .map(number)
                     .unwrap_or_else(|| "—".into()),
                 percent(ind.figure.percent),
-                percent(ind.target_percent),
+                percent(ind.target()),
+                if ind.target().is_some() {
+                    number(ind.gap)
+                } else {
+                    "—".into()
+                },
             ]
         })
         .collect();
     l.table(
-        &[30.0, 200.0, 52.0, 58.0, 50.0, 55.0],
-        &["STT", "Chỉ tiêu", "Đạt", "Tổng số", "Tỷ lệ", "Mục tiêu"],
+        &[28.0, 172.0, 50.0, 56.0, 48.0, 52.0, 54.0],
+        &[
+            "STT",
+            "Chỉ tiêu",
+            "Đạt",
+            "Tổng số",
+            "Tỷ lệ",
+            "Mục tiêu",
+            "Còn thiếu",
+        ],
         &rows,
-        &[false, false, true, true, true, true],
+        &[false, false, true, true, true, true, true],
     );
+    let behind: Vec<String> = c
+        .indicators
+        .iter()
+        .filter_map(|ind| {
+            ind.behind_vi(3)
+                .map(|b| format!("- {}: {}.", ind.name_vi, b))
+        })
+        .collect();
+    if !behind.is_empty() {
+        l.body("Các thôn còn xa mục tiêu nhất:");
+        for line in &behind {
+            l.body(line);
+        }
+    }
 
     l.heading("II. HOẠT ĐỘNG CỦA CÁC TỔ CÔNG NGHỆ SỐ CỘNG ĐỒNG");
     let a = &c.activity;
@@ -561,7 +588,12 @@ fn layout(c: &ReportContent, approved: bool, approved_on: Option<chrono::NaiveDa
         }
     }
 
-    l.heading("III. PHƯƠNG HƯỚNG, NHIỆM VỤ KỲ TỚI");
+    l.heading("III. KINH PHÍ");
+    for line in super::report::funding_vi(&c.funding, number) {
+        l.body(&line);
+    }
+
+    l.heading("IV. PHƯƠNG HƯỚNG, NHIỆM VỤ KỲ TỚI");
     l.body("Tiếp tục đi từng ngõ, gõ từng nhà, hỗ trợ người dân còn thiếu các dịch vụ số theo danh sách của từng chỉ tiêu.");
 
     // Recipients (left) and signature (right), kept together.
