@@ -7,7 +7,7 @@
 import { createServer, request as httpRequest } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RESULTS_DIR, apiSession, assert, assertEqual, launch, run, signInWithPin, sleep, startServer, step, trace } from './harness.mjs';
+import { DEMO_PASSWORD, RESULTS_DIR, apiSession, assert, assertEqual, launch, run, signInWithPin, sleep, startServer, step, trace } from './harness.mjs';
 
 const VOLUNTEER = 'tinhnguyen.phuloc';
 const LEADER = 'truongthon.phuloc';
@@ -230,6 +230,50 @@ async function main() {
     const reason = await page.getByTestId('outbox-reason').innerText();
     assert(reason.includes('Không tìm thấy hộ gia đình'), `reason shown: ${reason}`);
     await page.screenshot({ path: join(RESULTS_DIR, 'field-outbox-rejected-360.png') });
+  });
+
+  await step('a phone signed out by the village leader drops the village list at next contact and keeps its unsent visit', async () => {
+    await context.setOffline(true);
+    await logVisit(page, households[0], 'e2e visit before the phone was signed out');
+    const leader = await apiSession(backend, LEADER);
+    const res = await leader.call(`/api/v1/users/${volunteerId}/sessions/revoke`, { method: 'POST' });
+    assertEqual(res.status, 200, `revoke: ${await res.clone().text()}`);
+    await context.setOffline(false);
+    await page.evaluate(() => (location.hash = '#/'));
+    // Coming back online starts a sync by itself; the button is for when it has not yet.
+    await page
+      .locator('[data-testid="sync-now"]:enabled')
+      .click({ timeout: 3_000 })
+      .catch(() => trace('the sync had started on its own'));
+    await page.getByTestId('relogin').click({ timeout: 30_000 });
+    await page.getByTestId('login-ended').waitFor();
+    const left = await page.evaluate(
+      () =>
+        new Promise((resolve, reject) => {
+          const open = indexedDB.open('tungnha');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const tx = open.result.transaction(['households', 'residents', 'outbox'], 'readonly');
+            /** @type {Record<string, number>} */
+            const counts = {};
+            for (const name of ['households', 'residents', 'outbox']) {
+              const req = tx.objectStore(name).count();
+              req.onsuccess = () => (counts[name] = req.result);
+            }
+            tx.oncomplete = () => resolve(counts);
+          };
+        }),
+    );
+    assertEqual(JSON.stringify(left), JSON.stringify({ households: 0, residents: 0, outbox: 2 }), 'what stays on the phone');
+    // Signing in again sends the visit, once.
+    await page.locator('input[name="username"]').fill(VOLUNTEER);
+    await page.locator('input[name="password"]').fill(DEMO_PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.evaluate(() => (location.hash = '#/'));
+    await page.getByTestId('sync-now').click();
+    await waitSynced(page);
+    const sent = await all(admin.call, `/api/v1/assistance-records?household_id=${households[0]}`);
+    assertEqual(sent.filter((r) => r.notes === 'e2e visit before the phone was signed out').length, 1, 'the kept visit, sent once');
   });
 
   await step('no uncaught errors in the page', async () => {

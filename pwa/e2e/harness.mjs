@@ -243,8 +243,21 @@ export async function launch(options = {}) {
   });
   cleanups.push(() => context.close());
   context.setDefaultTimeout(15_000);
+  for (const p of context.pages()) watchPolicy(p);
+  context.on('page', watchPolicy);
   const page = context.pages()[0] ?? (await context.newPage());
   return { context, page };
+}
+
+/** What the server's Content-Security-Policy blocked on any page (the run fails on any). */
+/** @type {string[]} */
+export const policyViolations = [];
+
+/** @param {import('playwright-core').Page} page */
+function watchPolicy(page) {
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) policyViolations.push(`${page.url()}: ${m.text()}`);
+  });
 }
 
 /** Runs a test file's `main`, prints the tally, cleans up and exits with its status. */
@@ -252,6 +265,10 @@ export async function run(/** @type {() => Promise<void>} */ main) {
   let exitCode = 0;
   try {
     await main();
+    if (policyViolations.length) {
+      counts.failed += 1;
+      throw new E2eError(`the Content-Security-Policy blocked something:\n${policyViolations.join('\n')}`);
+    }
   } catch (error) {
     exitCode = 1;
     if (counts.failed === 0) counts.failed = 1; // failed before or outside a step (setup)

@@ -90,7 +90,37 @@ async function main() {
     assert((await alert.count()) === 0, `saving the plan: ${await alert.first().innerText().catch(() => '')}`);
     const detail = await office.page.getByTestId('plan-detail').innerText();
     assert(detail.includes('125/KH-UBND') && detail.includes('Công an xã') && detail.includes('Phiên bản 1'), `plan shown: ${detail}`);
+    // Amended once: the task is under way; both versions are kept.
+    await office.page.getByTestId('plan-amend').click();
+    await office.page.getByTestId('plan-task-status').first().selectOption('in_progress');
+    await office.page.getByTestId('plan-change-note').fill('Công an xã bắt đầu hướng dẫn từ tuần này');
+    await office.page.getByTestId('plan-amend-save').click();
+    await office.page.getByTestId('plan-amend-form').waitFor({ state: 'detached' });
+    const amended = await office.page.getByTestId('plan-detail').innerText();
+    assert(amended.includes('Phiên bản 2') && amended.includes('Phiên bản 1') && amended.includes('Đang thực hiện'), `amended plan: ${amended}`);
     await office.page.screenshot({ path: join(RESULTS_DIR, 'culture-social-plan-1280.png'), fullPage: true });
+
+    // Funding (plan §III): a fraction of a đồng is refused on the screen; two entries are kept.
+    await office.page.getByTestId('nav-funding').click();
+    await office.page.getByTestId('funding-party').fill('Viettel Hải Phòng');
+    await office.page.getByTestId('funding-amount').fill('15,5');
+    await office.page.getByTestId('funding-save').click();
+    await office.page.locator('[role="alert"]').waitFor();
+    assert((await office.page.locator('[role="alert"]').innerText()).includes('đồng nguyên'), 'a fraction is refused');
+    await office.page.getByTestId('funding-amount').fill('15.000.000');
+    await office.page.getByTestId('funding-save').click();
+    await office.page.getByTestId('funding-entry').first().waitFor();
+    await office.page.getByTestId('funding-direction-spent').check();
+    await office.page.getByTestId('funding-category').selectOption('training');
+    await office.page.getByTestId('funding-source').selectOption('state_budget');
+    await office.page.getByTestId('funding-party').fill('Lớp tập huấn kỹ năng số cho tổ viên');
+    await office.page.getByTestId('funding-amount').fill('3500000');
+    await office.page.getByTestId('funding-save').click();
+    await office.page.getByTestId('funding-entry').nth(1).waitFor();
+    assertEqual((await office.page.getByTestId('funding-received').innerText()).trim(), '15.000.000 đ', 'received');
+    assertEqual((await office.page.getByTestId('funding-balance').innerText()).trim(), '11.500.000 đ', 'balance');
+    await office.page.screenshot({ path: join(RESULTS_DIR, 'culture-social-funding-1280.png'), fullPage: true });
+
     await office.page.getByTestId('nav-reports').click();
     await office.page.getByTestId('report-prepare').click();
     await office.page.locator('[data-testid="report"][data-status="draft"]').waitFor();
@@ -109,11 +139,26 @@ async function main() {
     page.once('dialog', (d) => void d.accept());
     await page.getByTestId('report-approve').click();
     await page.locator('[data-testid="report"][data-status="approved"]').waitFor();
+    // The printable page opens in a new tab from a blob: URL, which keeps the app's policy: its
+    // inline style is allowed by hash, so it is laid out in Times New Roman (a blocked style is
+    // also caught by the harness's policy watch).
+    const [printTab] = await Promise.all([page.context().waitForEvent('page'), page.getByTestId('report-print').click()]);
+    await printTab.waitForURL(/^blob:/);
+    await printTab.waitForLoadState();
+    const font = await printTab.evaluate(() => getComputedStyle(document.body).fontFamily);
+    assert(font.includes('Times New Roman'), `the printable page's style: ${font}`);
+    await printTab.close();
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('report-xlsx').click()]);
     const xlsx = await readFile(await download.path());
     assert(xlsx.subarray(0, 2).toString() === 'PK' && xlsx.length > 2000, `XLSX download: ${xlsx.length} bytes`);
     await page.getByTestId('report-submit').click();
     await page.getByTestId('report-submitted').waitFor();
+    // The approved report carries the plan's target, the gap and the quarter's funding.
+    const [report] = (await (await chairman('/api/v1/reports')).json()).items;
+    const printed = await (await chairman(`/api/v1/reports/${report.id}/print`)).text();
+    for (const text of ['<th>Còn thiếu</th>', '95,0%', 'Kinh phí tiếp nhận: 15.000.000 đồng', 'Chi tập huấn 3.500.000 đồng', 'Còn lại: 11.500.000 đồng']) {
+      assert(printed.includes(text), `the approved report lacks ${text}`);
+    }
   });
 
   await step('the city sees the submitted report and acknowledges it, with no personal data in sight', async () => {

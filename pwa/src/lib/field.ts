@@ -34,8 +34,9 @@ function pushBatch(body: PushRequest): Promise<PushResponse> {
   return call<PushResponse>('/api/v1/sync/push', { method: 'POST', body: JSON.stringify(body) });
 }
 
-function pullPage(query: PullQuery): Promise<PullPage> {
-  const q = new URLSearchParams();
+async function pullPage(query: PullQuery): Promise<PullPage> {
+  // With the device id, a pull counts as this phone's contact on the leader's sync screen.
+  const q = new URLSearchParams({ device_id: await fieldDb.deviceId() });
   for (const [k, v] of Object.entries(query)) if (v != null) q.set(k, String(v));
   return call<PullPage>(`/api/v1/sync/pull?${q}`);
 }

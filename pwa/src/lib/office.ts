@@ -2,7 +2,7 @@
  * The office screens' reads: figures and lists straight from the API (online), with the session's
  * token. Types come from the committed OpenAPI contract.
  */
-import { apiClient, ApiProblem, unwrap } from './api/client';
+import { answered as data, apiClient, ApiProblem, type Answer } from './api/client';
 import { session } from './field';
 import { addStrings } from './i18n';
 
@@ -24,19 +24,6 @@ export type PeriodKind = Schemas['PeriodKind'];
 export function failure(error: unknown): number {
   return error instanceof ApiProblem ? error.status : 0;
 }
-
-async function data<T>(call: Promise<{ data?: T; response: Response }>): Promise<T> {
-  try {
-    return await unwrap(call);
-  } catch (error) {
-    if (error instanceof ApiProblem || (error as Error).name === 'LoginRequired') throw error;
-    throw new ApiProblem(0, undefined); // no answer: offline or the server unreachable
-  }
-}
-
-// These two operations also answer CSV or XLSX (`format`), so the generated type of their body is
-// a union the JSON call never gets: the JSON shape is named here.
-type Answer<T> = Promise<{ data?: T; response: Response }>;
 
 export function indicators(period: PeriodKind, date: string, villageId?: string): Promise<Figures> {
   return data<Figures>(
@@ -119,6 +106,8 @@ export const plans = {
   setTargets: (period: PeriodKind, date: string, items: TargetInput[]) =>
     data(client.PUT('/api/v1/targets', { body: { period, date, items } }) as Answer<unknown>),
   indicators: () => data(client.GET('/api/v1/indicators', {})),
+  amend: (id: string, amendment: Schemas['AmendPlan']) =>
+    data(client.POST('/api/v1/plans/{id}/versions', { params: { path: { id } }, body: amendment }) as Answer<Plan>),
 };
 
 /** Opens an HTML page the API makes (the printable report) in a new tab, with the session's token. */
@@ -172,3 +161,14 @@ export function changes(screen: {
     }
   };
 }
+
+export type Funding = Schemas['FundingResponse'];
+export type FundingEntry = Schemas['FundingEntryResponse'];
+export type NewFundingEntry = Schemas['NewFundingEntry'];
+
+export const funding = {
+  list: (period: PeriodKind, date: string) => data(client.GET('/api/v1/funding', { params: { query: { period, date } } })),
+  add: (entry: NewFundingEntry) => data(client.POST('/api/v1/funding', { body: entry }) as Answer<FundingEntry>),
+  void: (id: string, reason: string) =>
+    data(client.POST('/api/v1/funding/{id}/void', { params: { path: { id } }, body: { reason } }) as Answer<FundingEntry>),
+};

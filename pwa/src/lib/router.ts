@@ -25,6 +25,13 @@ const patterns: [string, RegExp][] = [
   ['plans', /^\/plans\/?$/],
   ['materials', /^\/materials\/?$/],
   ['conflicts', /^\/conflicts\/?$/],
+  ['funding', /^\/funding\/?$/],
+  ['teams', /^\/teams\/?$/],
+  ['trainings', /^\/trainings\/?$/],
+  ['difficulties', /^\/difficulties\/?$/],
+  ['awards', /^\/awards\/?$/],
+  ['campaigns', /^\/campaigns\/?$/],
+  ['admin', /^\/admin\/?$/],
   ['missing', /^\/indicators\/([^/]+)\/missing\/?$/],
 ];
 

@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LoginRequired, PIN_MAX_FAILURES, Session } from './session';
+import { endedRemotely, LoginRequired, PIN_MAX_FAILURES, Session } from './session';
 import { FieldDb } from './store/db';
 
 let db: FieldDb;
@@ -30,6 +30,7 @@ function server() {
     if (path === '/api/v1/auth/login') return json(200, tokens());
     if (path === '/api/v1/auth/refresh') {
       const body = await req.json();
+      if (live === 'revoked') return json(401, { code: 'session_revoked' });
       if (body.refresh_token !== live) return json(401, { code: 'refresh_token_invalid' });
       return json(200, tokens());
     }
@@ -38,7 +39,7 @@ function server() {
     }
     return json(404, {});
   };
-  return { fetch, calls, revoke: () => (live = 'gone') };
+  return { fetch, calls, revoke: () => (live = 'gone'), endRemotely: () => (live = 'revoked') };
 }
 
 describe('session', () => {
@@ -83,6 +84,32 @@ describe('session', () => {
     await expect(s.accessToken()).rejects.toBeInstanceOf(LoginRequired);
     expect(s.needsLogin).toBe(true);
     expect(s.user?.id).toBe('u1');
+  });
+
+  it('a session ended from elsewhere clears the pulled households but keeps the unsent records', async () => {
+    const srv = server();
+    const s = new Session(db, { baseUrl: 'http://x', fetch: srv.fetch, now: () => clock });
+    await s.login('tinhnguyen', 'x');
+    await db.households.put({ id: 'h1', village_id: 'v1', search: '' });
+    await db.outbox.add({ id: 'r1', kind: 'assistance_record', op: 'create', data: {}, createdAt: 1, status: 'pending', attempts: 0, owner: 'u1' });
+    // An expired token refused for another reason clears nothing.
+    srv.revoke();
+    clock += 16 * 60_000;
+    await expect(s.accessToken()).rejects.toBeInstanceOf(LoginRequired);
+    expect(await db.households.count()).toBe(1);
+    expect(await endedRemotely(db)).toBe(false);
+
+    await s.login('tinhnguyen', 'x');
+    srv.endRemotely();
+    clock += 16 * 60_000;
+    await expect(s.accessToken()).rejects.toBeInstanceOf(LoginRequired);
+    expect(await db.households.count()).toBe(0);
+    expect(await db.outbox.count()).toBe(1);
+    expect(await endedRemotely(db)).toBe(true);
+    expect(s.needsLogin).toBe(true);
+    // Signing in again clears the notice.
+    await s.login('tinhnguyen', 'x');
+    expect(await endedRemotely(db)).toBe(false);
   });
 
   it('a network error during refresh is not a logout', async () => {

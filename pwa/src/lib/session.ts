@@ -64,6 +64,14 @@ export function validPin(pin: string): boolean {
   return /^\d{4,8}$/.test(pin);
 }
 
+/** Refusals of a refresh that mean the session was ended from elsewhere, not merely expired. */
+const ENDED_REMOTELY = ['session_revoked', 'refresh_token_reused'];
+
+/** Whether the pulled data was cleared because the session was ended from elsewhere. */
+export async function endedRemotely(db: FieldDb): Promise<boolean> {
+  return (await db.getMeta<number>('ended_remotely')) != null;
+}
+
 export interface SessionOptions {
   fetch?: typeof globalThis.fetch;
   now?: () => number;
@@ -132,6 +140,7 @@ export class Session {
       await this.db.clearPulled();
     }
     await this.db.setMeta('last_user', session.user.id);
+    await this.db.setMeta('ended_remotely', null);
     return session;
   }
 
@@ -160,6 +169,13 @@ export class Session {
       body: JSON.stringify({ refresh_token: s.refresh_token }),
     });
     if (res.status === 400 || res.status === 401 || res.status === 403) {
+      const code = ((await res.json().catch(() => undefined)) as { code?: string } | undefined)?.code;
+      if (code && ENDED_REMOTELY.includes(code)) {
+        // Signed out from elsewhere (a lost phone, a deactivated account, a stolen token): the
+        // village's households and residents leave this phone; unsent records stay theirs.
+        await this.db.clearPulled();
+        await this.db.setMeta('ended_remotely', this.now());
+      }
       await this.forgetTokens();
       throw new LoginRequired();
     }

@@ -69,6 +69,22 @@ export async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; respo
   return data;
 }
 
+/** A call that may also fail without any answer: offline or the server unreachable. */
+export type Answer<T> = Promise<{ data?: T; response: Response }>;
+
+/**
+ * The data of an online call of the office screens: an `ApiProblem` with the server's status on a
+ * refusal, `ApiProblem(0)` when no answer came; `LoginRequired` passes through.
+ */
+export async function answered<T>(call: Answer<T>): Promise<T> {
+  try {
+    return await unwrap(call);
+  } catch (error) {
+    if (error instanceof ApiProblem || (error as Error).name === 'LoginRequired') throw error;
+    throw new ApiProblem(0, undefined); // no answer: offline or the server unreachable
+  }
+}
+
 export function login(client: ApiClient, username: string, password: string): Promise<TokenResponse> {
   return unwrap(client.POST('/api/v1/auth/login', { body: { username, password } }));
 }

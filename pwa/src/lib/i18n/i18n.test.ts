@@ -1,17 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import enCore from './en.json';
-import enField from './field.en.json';
-import enOffice from './office.en.json';
-import viField from './field.vi.json';
-import viOffice from './office.vi.json';
 import viCore from './vi.json';
+
+type Tree = { [key: string]: string | Tree };
+
+// Every string file: the core ones (`vi.json`, `en.json`) and the lazily loaded ones of screen
+// groups (`field.vi.json`, `office.en.json`, …), found by name so a new file is checked too.
+const files = import.meta.glob<Tree>('./*.json', { import: 'default', eager: true });
+const ofLanguage = (lang: 'vi' | 'en') =>
+  Object.entries(files)
+    .filter(([path]) => path === `./${lang}.json` || path.endsWith(`.${lang}.json`))
+    .map(([path, tree]) => [path, tree] as const);
+const viFiles = ofLanguage('vi');
+const enFiles = ofLanguage('en');
 
 // Every string file of a language, as the app ends up with them (the test below keeps their
 // top-level sections apart, so this shallow merge loses nothing).
-const vi = { ...viCore, ...viField, ...viOffice };
-const en = { ...enCore, ...enField, ...enOffice };
-
-type Tree = { [key: string]: string | Tree };
+const vi = Object.assign({}, ...viFiles.map(([, tree]) => tree)) as typeof viCore;
+const en = Object.assign({}, ...enFiles.map(([, tree]) => tree)) as typeof enCore;
 
 function flatten(tree: Tree, prefix = ''): Map<string, string> {
   const out = new Map<string, string>();
@@ -30,10 +36,16 @@ const enStrings = flatten(en);
 const VIETNAMESE_MARKS = /[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]/i;
 
 describe('translations', () => {
-  it('keep the lazily loaded field and office strings in sections of their own', () => {
-    const sections = [viCore, viField, viOffice, enCore, enField, enOffice].map((f) => Object.keys(f));
-    for (const [a, b] of [[0, 1], [0, 2], [1, 2], [3, 4], [3, 5], [4, 5]]) {
-      expect(sections[a].filter((k) => sections[b].includes(k))).toEqual([]);
+  it('keep each string file in top-level sections of its own, the same files in both languages', () => {
+    expect(viFiles.length).toBeGreaterThanOrEqual(3);
+    expect(enFiles.map(([p]) => p.replace('en.json', '')).sort()).toEqual(viFiles.map(([p]) => p.replace('vi.json', '')).sort());
+    for (const list of [viFiles, enFiles]) {
+      for (const [i, [a, ta]] of list.entries()) {
+        for (const [b, tb] of list.slice(i + 1)) {
+          const shared = Object.keys(ta).filter((k) => k in tb);
+          expect(shared, `${a} and ${b}`).toEqual([]);
+        }
+      }
     }
   });
 

@@ -31,13 +31,28 @@ export const resources = {
 type Bundled = (typeof resources)['vi'];
 type OfficeStrings = typeof import('./office.vi.json');
 type FieldStrings = typeof import('./field.vi.json');
+type AdminStrings = typeof import('./admin.vi.json');
+type TeamworkStrings = typeof import('./teamwork.vi.json');
+type CommunityStrings = typeof import('./community.vi.json');
 
 declare module 'i18next' {
   interface CustomTypeOptions {
     defaultNS: 'translation';
-    resources: { translation: Bundled['translation'] & FieldStrings & OfficeStrings };
+    resources: {
+      translation: Bundled['translation'] &
+        FieldStrings &
+        OfficeStrings &
+        AdminStrings &
+        TeamworkStrings &
+        CommunityStrings;
+    };
   }
 }
+
+/** Dotted paths of the leaves of a string tree (`admin.accounts.title`, …), for typed keys. */
+export type KeysOf<T, P extends string = ''> = {
+  [K in keyof T & string]: T[K] extends string ? `${P}${K}` : KeysOf<T[K], `${P}${K}.`>;
+}[keyof T & string];
 
 type Tree = Record<string, unknown>;
 const extras: Record<Language, () => Promise<Tree>>[] = [];
