@@ -2,19 +2,20 @@
 #   make run    installs what is missing, builds the web app and the server, serves on 127.0.0.1:8080
 #   make test   checks formatting and lints, runs the Rust tests (SQLite, and PostgreSQL when
 #               TEST_DATABASE_URL is set), fuzzes the API against its OpenAPI contract
-#               (Schemathesis), the web app's unit tests and the offline test in Chromium
+#               (Schemathesis), the web app's unit tests and the offline test in Chromium, and
+#               checks the dependencies' licences, sources and known vulnerabilities
 SHELL := /bin/bash
 CARGO ?= cargo
 NPM ?= npm
 
-.PHONY: run test deps pwa pwa-deps rust-checks rust-test api-fuzz pwa-test e2e openapi chromium clean bench bench-pwa
+.PHONY: run test deps pwa pwa-deps rust-checks supply-chain rust-test api-fuzz pwa-test e2e openapi chromium clean bench bench-pwa
 
 run: deps pwa
 	$(CARGO) build --release --locked
 	./target/release/tungnha seed-demo --if-empty
 	./target/release/tungnha serve
 
-test: deps pwa-deps chromium rust-checks rust-test api-fuzz pwa-test e2e
+test: deps pwa-deps chromium rust-checks supply-chain rust-test api-fuzz pwa-test e2e
 
 # System packages the build needs (pq-sys builds libpq with TLS: pkg-config and OpenSSL headers).
 deps:
@@ -36,10 +37,21 @@ rust-checks:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
+# Dependencies: cargo-deny (pinned, installed under target/) checks licences (permissive only),
+# sources (crates.io only) and duplicate versions (deny.toml); npm audit the web app's runtime ones.
+CARGO_DENY_VERSION := 0.20.2
+supply-chain: pwa-deps
+	test -x target/tools/bin/cargo-deny || \
+	  $(CARGO) install cargo-deny --locked --version $(CARGO_DENY_VERSION) --root target/tools
+	target/tools/bin/cargo-deny check --hide-inclusion-graph licenses bans sources
+	bash scripts/npm-audit.sh
+
 rust-test:
 	@if [ -n "$$TEST_DATABASE_URL" ]; then echo "Rust tests: SQLite and PostgreSQL ($$TEST_DATABASE_URL)"; \
 	else echo "Rust tests: SQLite only (set TEST_DATABASE_URL=postgres://… to add PostgreSQL)"; fi
+	rm -f target/tmp/faults-*.txt
 	$(CARGO) test --locked
+	@echo "Sync under faults, fuzzing and the soak (tests/api/sync_faults.rs, sync_fuzz.rs):"; cat target/tmp/faults-*.txt
 
 pwa-test: pwa-deps
 	cd pwa && $(NPM) run check && $(NPM) test && $(NPM) run build
