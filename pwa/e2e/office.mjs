@@ -127,7 +127,7 @@ async function main() {
     await office.context.close();
   });
 
-  await step('the chairman sees progress against the plan, approves the report, downloads the XLSX and sends it', async () => {
+  await step('the chairman sees progress against the plan, returns the report with a note, then approves it prepared again, downloads the XLSX and sends it', async () => {
     await page.evaluate(() => (location.hash = '#/'));
     await page.reload();
     await page.locator('[data-gate="locked"] input[name="pin"]').fill(PIN);
@@ -136,6 +136,20 @@ async function main() {
     await target.waitFor();
     assert((await target.innerText()).includes('Mục tiêu 95%'), `target line: ${await target.innerText()}`);
     await page.getByTestId('nav-reports').click();
+    // Returned with what to change: it cannot be approved until the office prepares it again.
+    const note = 'Bổ sung số liệu thôn Phú Lộc trước khi trình ký';
+    await page.getByTestId('report-return-reason').fill(note);
+    await page.getByTestId('report-return').click();
+    await page.locator('[data-testid="report"][data-status="returned"]').waitFor();
+    const shown = await page.getByTestId('report-return-note').innerText();
+    assert(shown.includes(note), `the return note on the report: ${shown}`);
+    assertEqual(await page.getByTestId('report-approve').count(), 0, 'approve buttons on a returned report');
+    const office = (await apiSession(base, 'vanhoaxahoi')).call;
+    const again = await office('/api/v1/reports', { method: 'POST', body: JSON.stringify({ period: 'quarter', date: today }) });
+    assertEqual(again.status, 200, 'the office prepares the returned report again');
+    await page.getByTestId('nav-dashboard').click();
+    await page.getByTestId('nav-reports').click();
+    await page.locator('[data-testid="report"][data-status="draft"]').waitFor();
     page.once('dialog', (d) => void d.accept());
     await page.getByTestId('report-approve').click();
     await page.locator('[data-testid="report"][data-status="approved"]').waitFor();

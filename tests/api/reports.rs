@@ -27,6 +27,16 @@ async fn prepare(app: &TestApp, token: &str) -> reqwest::Response {
     .await
 }
 
+async fn return_report(app: &TestApp, id: &str, token: String, reason: &str) -> reqwest::Response {
+    app.send(
+        Method::POST,
+        &format!("/api/v1/reports/{id}/return"),
+        Some(&token),
+        Some(&json!({ "reason": reason })),
+    )
+    .await
+}
+
 fn vneid(report: &Value) -> Value {
     report["content"]["indicators"]
         .as_array()
@@ -76,6 +86,78 @@ async fn a_report_is_prepared_approved_and_then_frozen(app: TestApp) {
         json!({"numerator": 4, "denominator": 5, "percent": 80.0})
     );
 
+    // The chairman returns it with a note; it cannot be approved until the office prepares it
+    // again, and the note stays on it.
+    let back = |token: String, reason: &'static str| return_report(&app, &id, token, reason);
+    assert_problem(
+        back(f.culture_social.token.clone(), "sửa").await,
+        403,
+        "role_not_allowed",
+    )
+    .await;
+    assert_problem(
+        back(f.other_chairman.token.clone(), "sửa").await,
+        404,
+        "report_not_found",
+    )
+    .await;
+    assert_problem(
+        back(f.chairman.token.clone(), "   ").await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    let read = format!("/api/v1/reports/{id}");
+    let unchanged = body(app.get_authed(&read, &f.chairman.token).await).await;
+    assert_eq!(unchanged["status"], "draft");
+    assert_eq!(unchanged["return_note"], Value::Null);
+    const NOTE: &str = "Bổ sung số liệu thôn Phú Lộc trước khi trình ký";
+    let res = back(f.chairman.token.clone(), NOTE).await;
+    assert_eq!(res.status(), 200);
+    let returned = body(res).await;
+    assert_eq!(returned["status"], "returned");
+    assert_eq!(returned["return_note"], NOTE);
+    assert_eq!(returned["returned_by"], f.chairman.id.as_str());
+    assert_problem(
+        back(f.chairman.token.clone(), "lần hai").await,
+        409,
+        "report_returned",
+    )
+    .await;
+    assert_problem(
+        app.send(
+            Method::POST,
+            &format!("/api/v1/reports/{id}/approve"),
+            Some(&f.chairman.token),
+            None,
+        )
+        .await,
+        409,
+        "report_returned",
+    )
+    .await;
+    let listed = body(
+        app.get_authed("/api/v1/reports", &f.culture_social.token)
+            .await,
+    )
+    .await;
+    assert_eq!(listed["items"][0]["status"], "returned", "{listed}");
+    let audit = body(
+        app.get_authed(
+            "/api/v1/audit-events?action=report_returned",
+            &f.admin.token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(audit["items"][0]["object_id"], id.as_str(), "{audit}");
+    assert!(audit["items"][0]["details"].to_string().contains("Phú Lộc"));
+    let res = prepare(&app, &f.culture_social.token).await;
+    assert_eq!(res.status(), 200);
+    let again = body(res).await;
+    assert_eq!(again["status"], "draft");
+    assert_eq!(again["return_note"], NOTE);
+
     // Only the chairman of the commune approves, once.
     let approve = format!("/api/v1/reports/{id}/approve");
     assert_problem(
@@ -102,6 +184,12 @@ async fn a_report_is_prepared_approved_and_then_frozen(app: TestApp) {
     assert_problem(
         app.send(Method::POST, &approve, Some(&f.chairman.token), None)
             .await,
+        409,
+        "report_frozen",
+    )
+    .await;
+    assert_problem(
+        back(f.chairman.token.clone(), "quá muộn").await,
         409,
         "report_frozen",
     )

@@ -715,6 +715,9 @@ diesel::table! {
         approved_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        returned_by -> Nullable<Text>,
+        returned_at -> Nullable<Timestamp>,
+        return_note -> Nullable<Text>,
     }
 }
 

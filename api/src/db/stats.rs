@@ -741,6 +741,16 @@ pub struct Report {
     pub approved_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub returned_by: Option<String>,
+    pub returned_at: Option<NaiveDateTime>,
+    pub return_note: Option<String>,
+}
+
+impl Report {
+    /// Returned by the chairman and not prepared again since.
+    pub fn is_returned(&self) -> bool {
+        self.status == "draft" && self.returned_at.is_some_and(|at| at >= self.prepared_at)
+    }
 }
 
 pub fn find_report(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Report>> {
@@ -829,6 +839,25 @@ pub fn approve_report(
             r::status.eq("approved"),
             r::approved_by.eq(by),
             r::approved_at.eq(at),
+            r::updated_at.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// Sends a draft back to its preparer with a note; returns 0 when it was approved already.
+pub fn return_report(
+    conn: &mut DbConnection,
+    id: &str,
+    by: &str,
+    note: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    use super::schema::reports as r;
+    diesel::update(r::table.find(id).filter(r::status.eq("draft")))
+        .set((
+            r::returned_by.eq(by),
+            r::returned_at.eq(at),
+            r::return_note.eq(note),
             r::updated_at.eq(at),
         ))
         .execute(conn)

@@ -1,5 +1,6 @@
 //! The quarterly and annual report of the commune's CDT teams: the culture-social office prepares it
-//! (again and again while it is a draft), the chairman approves it, and an approved report is frozen.
+//! (again and again while it is a draft), the chairman approves it or returns it with a note (the
+//! office prepares it again), and an approved report is frozen.
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
@@ -22,6 +23,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_reports)
         .service(get_report)
         .service(approve_report)
+        .service(return_report)
         .service(report_xlsx)
         .service(report_print)
         .service(report_pdf);
@@ -51,12 +53,17 @@ pub struct ReportSummary {
     pub period_kind: ReportPeriod,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
-    /// `draft` or `approved`.
+    /// `draft`, `returned` (the chairman sent it back; preparing it again makes it a draft) or
+    /// `approved`.
     pub status: String,
     pub prepared_by: String,
     pub prepared_at: chrono::DateTime<chrono::Utc>,
     pub approved_by: Option<String>,
     pub approved_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The chairman's last return, kept after the report is prepared again.
+    pub returned_by: Option<String>,
+    pub returned_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub return_note: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -82,11 +89,18 @@ fn summary(r: &Report) -> ReportSummary {
         },
         period_start: r.period_start,
         period_end: r.period_end,
-        status: r.status.clone(),
+        status: if r.is_returned() {
+            "returned".into()
+        } else {
+            r.status.clone()
+        },
         prepared_by: r.prepared_by.clone(),
         prepared_at: paging::utc(r.prepared_at),
         approved_by: r.approved_by.clone(),
         approved_at: r.approved_at.map(paging::utc),
+        returned_by: r.returned_by.clone(),
+        returned_at: r.returned_at.map(paging::utc),
+        return_note: r.return_note.clone(),
     }
 }
 
@@ -211,6 +225,9 @@ pub async fn prepare_report(
                         approved_at: None,
                         created_at: now,
                         updated_at: now,
+                        returned_by: None,
+                        returned_at: None,
+                        return_note: None,
                     };
                     store::insert_report(conn, &r)?;
                     Some(r.id)
@@ -341,14 +358,15 @@ pub async fn get_report(
     }
 }
 
-/// Approves a draft (the commune's chairman): from now on it never changes.
+/// Approves a draft (the commune's chairman): from now on it never changes. A returned report is
+/// prepared again first (409 `report_returned`).
 #[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "Approved", body = ReportResponse),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the chairman approves", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such report in your commune", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Approved already", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Approved already, or returned and not prepared again", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/reports/{id}/approve")]
 pub async fn approve_report(
@@ -361,6 +379,9 @@ pub async fn approve_report(
         db::write_tx(conn, |conn| {
             let r = readable(conn, &auth, &id)?;
             auth.require_role(&[Role::Chairman])?;
+            if r.is_returned() {
+                return Err(returned());
+            }
             if store::approve_report(conn, &r.id, &auth.id, db::now())? != 1 {
                 return Err(ApiError::Conflict {
                     code: "report_frozen",
@@ -386,6 +407,73 @@ pub async fn approve_report(
                 &r.id,
                 Some(&r.commune_id),
                 serde_json::json!({}),
+            )?;
+            store::find_report(conn, &r.id)?.ok_or_else(not_found)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ReportResponse {
+        summary: summary(&r),
+        content: content(&r)?,
+    }))
+}
+
+fn returned() -> ApiError {
+    ApiError::Conflict {
+        code: "report_returned",
+        detail: "This report was returned to the culture-social office; it is approved once prepared again.".into(),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnReport {
+    /// What the office should change (1 to 500 characters), shown on the report until it is
+    /// approved and kept in the audit log.
+    pub reason: String,
+}
+
+/// Returns a draft to the culture-social office with a note (the commune's chairman). It cannot be
+/// approved until the office prepares it again.
+#[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id")), request_body = ReturnReport, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Returned", body = ReportResponse),
+        (status = 400, description = "No reason given", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the chairman returns reports", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such report in your commune", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Approved already, or returned already", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/reports/{id}/return")]
+pub async fn return_report(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<String>,
+    body: web::Json<ReturnReport>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let reason = super::required_reason(&body.into_inner().reason)?;
+    let r = db::run(&state.pool, move |conn| {
+        db::write_tx(conn, |conn| {
+            let r = readable(conn, &auth, &id)?;
+            auth.require_role(&[Role::Chairman])?;
+            if r.is_returned() {
+                return Err(returned());
+            }
+            if store::return_report(conn, &r.id, &auth.id, &reason, db::now())? != 1 {
+                return Err(ApiError::Conflict {
+                    code: "report_frozen",
+                    detail: "This report was approved already.".into(),
+                });
+            }
+            db::audit::by_user(
+                conn,
+                &auth,
+                "report_returned",
+                "report",
+                &r.id,
+                Some(&r.commune_id),
+                serde_json::json!({ "reason": reason }),
             )?;
             store::find_report(conn, &r.id)?.ok_or_else(not_found)
         })

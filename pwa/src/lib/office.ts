@@ -83,6 +83,9 @@ export const reports = {
   prepare: (period: 'quarter' | 'year', date: string) =>
     data(client.POST('/api/v1/reports', { body: { period, date } }) as Answer<unknown>),
   approve: (id: string) => data(client.POST('/api/v1/reports/{id}/approve', { params: { path: { id } } }) as Answer<unknown>),
+  /** The chairman sends a draft back to the culture-social office with what to change. */
+  sendBack: (id: string, reason: string) =>
+    data(client.POST('/api/v1/reports/{id}/return', { params: { path: { id } }, body: { reason } }) as Answer<unknown>),
   submit: (id: string) => data(client.POST('/api/v1/reports/{id}/submit', { params: { path: { id } } }) as Answer<unknown>),
   submissions: () => data(client.GET('/api/v1/report-submissions', {})),
   /** Commune names by id (the city's submissions name communes by id). */
