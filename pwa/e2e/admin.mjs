@@ -357,6 +357,15 @@ async function main() {
     await page.locator('[data-testid="service"][data-code="zalo_oa_xa"]').waitFor();
     const services = (await (await admin('/api/v1/services')).json()).items;
     assertEqual(services.find((/** @type {any} */ x) => x.code === 'zalo_oa_xa')?.name_vi, 'Theo dõi Zalo OA của xã', 'new service on the server');
+    // Renamed and handed to the youth union from the same list.
+    const added = page.locator('[data-testid="service"][data-code="zalo_oa_xa"]');
+    await added.getByTestId('service-edit').locator('summary').click();
+    await added.getByTestId('service-edit-name-vi').fill('Quan tâm Zalo OA của UBND xã');
+    await added.getByTestId('service-edit-department').selectOption('youth_union');
+    await added.getByTestId('service-edit-save').click();
+    await added.getByText('Quan tâm Zalo OA của UBND xã').waitFor();
+    const renamed = (await (await admin('/api/v1/services')).json()).items.find((/** @type {any} */ x) => x.code === 'zalo_oa_xa');
+    assertEqual(`${renamed?.name_vi} / ${renamed?.department}`, 'Quan tâm Zalo OA của UBND xã / youth_union', 'renamed service on the server');
     await page.getByTestId('admin-tab-accounts').click();
   });
 
