@@ -1535,10 +1535,12 @@ fn main() {
     }
 
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
-    // One suite replaces its own section and leaves the others' figures as they were.
-    let out = match (&only, std::fs::read_to_string(&path)) {
-        (Some(_), Ok(old)) => merge_section(&old, &out),
-        _ => out,
+    // A run replaces the sections it measured and keeps the others (the province suite, which runs
+    // only when asked for; the web app's, written by its own script; the profiles written by hand).
+    // A run of one suite also keeps the header of the last full run.
+    let out = match std::fs::read_to_string(&path) {
+        Ok(old) => merge_section(&old, &out, only.is_some()),
+        Err(_) => out,
     };
     std::fs::write(&path, &out).expect("write BENCHMARKS.md");
     print!("{out}");
@@ -1546,9 +1548,10 @@ fn main() {
 }
 
 /// The `## ` sections of `new` put into `old` in place of the sections with the same heading (or at
-/// the end). The header (machine, date, commit of the last full run) stays; each replaced section
-/// says when, at which commit and on which machine it was measured.
-fn merge_section(old: &str, new: &str) -> String {
+/// the end). For one suite (`single`) the header (machine, date, commit of the last full run) stays
+/// and each replaced section says when, at which commit and on which machine it was measured; a
+/// full run writes its own header.
+fn merge_section(old: &str, new: &str, single: bool) -> String {
     fn split(text: &str) -> (String, Vec<(String, String)>) {
         let mut head = String::new();
         let mut sections: Vec<(String, String)> = vec![];
@@ -1563,8 +1566,9 @@ fn merge_section(old: &str, new: &str) -> String {
         }
         (head, sections)
     }
-    let (head, mut sections) = split(old);
-    let (_, fresh) = split(new);
+    let (old_head, mut sections) = split(old);
+    let (new_head, fresh) = split(new);
+    let head = if single { old_head } else { new_head };
     let note = format!(
         "\n\n_Measured by a run of this suite alone (`BENCH_ONLY`): {}, commit {}, {}._\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
@@ -1572,7 +1576,11 @@ fn merge_section(old: &str, new: &str) -> String {
         machine()
     );
     for (title, body) in fresh {
-        let body = body.replacen('\n', &note, 1);
+        let body = if single {
+            body.replacen('\n', &note, 1)
+        } else {
+            body
+        };
         match sections.iter_mut().find(|(t, _)| *t == title) {
             Some(s) => s.1 = body,
             None => sections.push((title, body)),
