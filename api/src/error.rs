@@ -104,6 +104,7 @@ pub enum ApiError {
         detail: String,
         retry_after_secs: u64,
     },
+    /// 503 with `Retry-After`: `server_busy`, `server_slow`, `database_unavailable`, `storage_full`.
     #[error("{detail}")]
     Unavailable { code: &'static str, detail: String },
     /// 500; the cause is logged, never shown.
@@ -242,18 +243,50 @@ impl From<diesel::result::Error> for ApiError {
                 code: "already_exists",
                 detail: "an object with the same unique value already exists".into(),
             },
-            other => ApiError::Internal(other.into()),
+            other => match storage_away(&other) {
+                Some(api) => {
+                    tracing::error!(error = %other, code = api.code(), "storage away: answering 503");
+                    api
+                }
+                None => ApiError::Internal(other.into()),
+            },
         }
+    }
+}
+
+/// Failures of the storage rather than of the request, which pass without the request changing: the
+/// disk is full (SQLite's `SQLITE_FULL`, whose message is fixed), or the connection to PostgreSQL was
+/// cut (a restart, a failover, sessions ended by an administrator). The transaction did not commit,
+/// or the cut hid its commit and a push sent again is answered `duplicate`; either way 503 with
+/// `Retry-After` tells a phone to keep its outbox and come back.
+fn storage_away(e: &diesel::result::Error) -> Option<ApiError> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(_, info) if info.message().contains("database or disk is full") => {
+            Some(ApiError::Unavailable {
+                code: "storage_full",
+                detail: "The server's disk is full; try again later.".into(),
+            })
+        }
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+            Some(database_unavailable())
+        }
+        Error::RollbackErrorOnCommit { commit_error, .. } => storage_away(commit_error),
+        _ => None,
+    }
+}
+
+fn database_unavailable() -> ApiError {
+    ApiError::Unavailable {
+        code: "database_unavailable",
+        detail: "The database is not reachable right now; try again shortly.".into(),
     }
 }
 
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         tracing::error!(error = %e, "database pool exhausted or unreachable");
-        ApiError::Unavailable {
-            code: "database_unavailable",
-            detail: "The database is not reachable right now; try again shortly.".into(),
-        }
+        database_unavailable()
     }
 }
 
@@ -399,38 +432,75 @@ mod tests {
         );
     }
 
+    struct Info(&'static str);
+    impl diesel::result::DatabaseErrorInformation for Info {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            None
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            None
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
     #[test]
     fn unique_violations_become_conflicts() {
-        struct Info;
-        impl diesel::result::DatabaseErrorInformation for Info {
-            fn message(&self) -> &str {
-                "UNIQUE constraint failed"
-            }
-            fn details(&self) -> Option<&str> {
-                None
-            }
-            fn hint(&self) -> Option<&str> {
-                None
-            }
-            fn table_name(&self) -> Option<&str> {
-                None
-            }
-            fn column_name(&self) -> Option<&str> {
-                None
-            }
-            fn constraint_name(&self) -> Option<&str> {
-                None
-            }
-            fn statement_position(&self) -> Option<i32> {
-                None
-            }
-        }
         let e = diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
-            Box::new(Info),
+            Box::new(Info("UNIQUE constraint failed")),
         );
         let api: ApiError = e.into();
         assert_eq!(api.status_code(), StatusCode::CONFLICT);
         assert_eq!(api.code(), "already_exists");
+    }
+
+    #[test]
+    fn a_full_disk_and_a_lost_connection_ask_to_come_back_later() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let full = || {
+            Error::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new(Info("database or disk is full")),
+            )
+        };
+        let closed = || {
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection,
+                Box::new(Info("server closed the connection unexpectedly")),
+            )
+        };
+        let on_commit = Error::RollbackErrorOnCommit {
+            rollback_error: Box::new(Error::BrokenTransactionManager),
+            commit_error: Box::new(closed()),
+        };
+        for (e, code) in [
+            (full(), "storage_full"),
+            (closed(), "database_unavailable"),
+            (on_commit, "database_unavailable"),
+        ] {
+            let api: ApiError = e.into();
+            assert_eq!(api.code(), code);
+            let res = api.error_response();
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert!(res.headers().contains_key(header::RETRY_AFTER), "{code}");
+        }
+        let other: ApiError =
+            Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new(Info("no such table")))
+                .into();
+        assert_eq!(other.code(), "internal_error");
     }
 }

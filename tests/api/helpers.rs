@@ -64,7 +64,8 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// An existing SQLite file (a restored backup, say), with a fresh folder beside it.
+    /// A SQLite file at a given path (a restored backup, or a new file on a small disk of its own),
+    /// with a fresh folder beside it for the server's logs and settings.
     pub fn sqlite_file(path: std::path::PathBuf) -> Self {
         TestDatabase {
             url: DatabaseUrl::Sqlite(path),
@@ -100,6 +101,14 @@ impl TestDatabase {
                 }
             }
         }
+    }
+
+    /// On PostgreSQL, the URL this database was created from (`TEST_DATABASE_URL`, a maintenance
+    /// database) and the database's name.
+    pub fn postgres_names(&self) -> Option<(&str, &str)> {
+        self.pg
+            .as_ref()
+            .map(|(base, name)| (base.as_str(), name.as_str()))
     }
 
     pub fn connect(&self) -> DbConnection {

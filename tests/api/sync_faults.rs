@@ -8,13 +8,21 @@
 //! The truth is read from the database at the end. Each test runs on SQLite and, when
 //! `TEST_DATABASE_URL` is set, on PostgreSQL.
 //!
+//! The random faults also take the storage away from a server that keeps running. On PostgreSQL the
+//! test's database stops accepting connections and every session on it is ended (the cluster, which
+//! other tests share, stays up), then connections are allowed again. On SQLite the database lives on a
+//! small tmpfs the test mounts (it runs as root, here and in CI; a failed mount fails the test), which
+//! a filler file fills to ENOSPC while the phone pushes and retries, then is emptied again. During such
+//! a fault the server may answer 503 with `database_unavailable` or `storage_full` and `Retry-After`
+//! (the phone keeps the batch); nothing else, and once the storage is back it serves again.
+//!
 //! Everything the client does comes from a seeded RNG. Delays only decide where a fault lands (before,
 //! during or after the server's transaction); no assertion depends on how long anything took, and every
 //! outcome of a race is a valid one the assertions accept.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -54,7 +62,8 @@ mod a_server_killed_mid_batch_keeps_each_record_once {
     }
 }
 
-/// 5,000 faults per backend (`CHAOS_FAULTS` changes it): 10,000 across SQLite and PostgreSQL.
+/// 5,000 faults per backend (`CHAOS_FAULTS` changes it): 10,000 across SQLite and PostgreSQL, about one
+/// in a hundred a storage fault (PostgreSQL away, or SQLite's disk full).
 mod thousands_of_random_faults_lose_and_duplicate_nothing {
     use super::*;
 
@@ -427,6 +436,33 @@ impl ServerProcess {
         );
     }
 
+    /// The first `n` lines of the server's logs, over all its starts, about an answer 500 or a panic,
+    /// without the terminal colours.
+    fn logged_errors(&self, n: usize) -> Vec<String> {
+        let plain = |line: &str| {
+            let mut out = String::new();
+            let mut chars = line.chars();
+            while let Some(c) = chars.next() {
+                if c == '\u{1b}' {
+                    chars.by_ref().find(|c| *c == 'm');
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        };
+        (1..=self.starts)
+            .filter_map(|i| std::fs::read_to_string(self.dir.join(format!("server-{i}.log"))).ok())
+            .flat_map(|log| {
+                log.lines()
+                    .map(plain)
+                    .filter(|l| l.contains("internal error") || l.contains("panicked"))
+                    .collect::<Vec<_>>()
+            })
+            .take(n)
+            .collect()
+    }
+
     /// SIGKILL: no graceful shutdown, no flushing, in-flight requests die with the process.
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -466,6 +502,143 @@ impl Drop for ServerProcess {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+}
+
+// ---------------------------------------------------------------- the storage taken away
+
+/// A tmpfs of a few MiB mounted for one test, for a SQLite database whose disk the test can fill.
+/// Unmounted when dropped; drop it after the server that has the database open.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    const FILLER: &str = "filler";
+
+    /// Mounts the tmpfs on a fresh folder. The test needs it, so a failure fails the test.
+    fn mount(mib: usize) -> SmallDisk {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        match out {
+            Ok(out) if out.status.success() => SmallDisk { dir },
+            Ok(out) => panic!(
+                "cannot mount a {mib} MiB tmpfs on {} for the disk-full faults (the test runs as \
+                 root, as in CI): {}",
+                dir.path().display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            Err(e) => panic!("cannot run mount for the disk-full faults: {e}"),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a filler file until the file system refuses with ENOSPC.
+    fn fill(&self) {
+        let mut file = std::fs::File::create(self.path().join(Self::FILLER)).expect("filler file");
+        let chunk = vec![0x5a_u8; 1 << 20];
+        // Whole MiB first, then pages, so the last free page is taken too.
+        for size in [chunk.len(), 4096] {
+            loop {
+                match file.write(&chunk[..size]) {
+                    Ok(n) if n == size => continue,
+                    // A short write: the file system took what it had room for.
+                    Ok(_) => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::StorageFull => break,
+                    Err(e) => panic!("filling the small disk: {e}"),
+                }
+            }
+        }
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.path().join(Self::FILLER)).expect("remove the filler");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let unmounted = Command::new("umount")
+            .arg(self.dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !unmounted {
+            // Something still holds a file open (a server that outlived a panic): detach it now,
+            // the kernel frees the tmpfs when the last file closes.
+            let _ = Command::new("umount")
+                .arg("-l")
+                .arg(self.dir.path())
+                .status();
+        }
+    }
+}
+
+/// The test's PostgreSQL database going away from the server's point of view and coming back: new
+/// connections are refused and every session on it is ended, then connections are allowed again.
+/// The cluster stays up; other tests use it. Runs from a connection to the maintenance database.
+struct PgOutage {
+    admin: diesel::PgConnection,
+    name: String,
+    down: bool,
+}
+
+impl PgOutage {
+    fn new(db: &TestDatabase) -> Option<PgOutage> {
+        let (base, name) = db.postgres_names()?;
+        let admin = diesel::PgConnection::establish(base).expect("connect to the maintenance DB");
+        Some(PgOutage {
+            admin,
+            name: name.to_owned(),
+            down: false,
+        })
+    }
+
+    /// Refuses new connections, then ends every session on the database.
+    fn begin(&mut self) {
+        use diesel::connection::SimpleConnection;
+        self.down = true;
+        self.admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {} ALLOW_CONNECTIONS false",
+                self.name
+            ))
+            .expect("refuse connections");
+        diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind::<diesel::sql_types::Text, _>(&self.name)
+        .execute(&mut self.admin)
+        .expect("end the sessions");
+    }
+
+    fn end(&mut self) {
+        use diesel::connection::SimpleConnection;
+        self.admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+                self.name
+            ))
+            .expect("allow connections");
+        self.down = false;
+    }
+}
+
+impl Drop for PgOutage {
+    fn drop(&mut self) {
+        if self.down {
+            use diesel::connection::SimpleConnection;
+            let _ = self.admin.batch_execute(&format!(
+                "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+                self.name
+            ));
         }
     }
 }
@@ -607,6 +780,25 @@ async fn push(
     device: String,
     records: Vec<Value>,
 ) -> Result<(u16, Value), String> {
+    push_answer(http, base, token, device, records)
+        .await
+        .map(|a| (a.status, a.body))
+}
+
+/// A push's answer with the `Retry-After` a refusal has to carry.
+struct Answer {
+    status: u16,
+    retry_after: Option<String>,
+    body: Value,
+}
+
+async fn push_answer(
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    device: String,
+    records: Vec<Value>,
+) -> Result<Answer, String> {
     let res = http
         .post(format!("{base}/api/v1/sync/push"))
         .bearer_auth(&token)
@@ -615,11 +807,17 @@ async fn push(
         .await
         .map_err(|e| e.to_string())?;
     let status = res.status().as_u16();
+    let retry_after = res
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let text = res.text().await.map_err(|e| e.to_string())?;
-    Ok((
+    Ok(Answer {
         status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    ))
+        retry_after,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    })
 }
 
 /// Every assistance record id in the database, and the numbers of item and resident rows.
@@ -838,6 +1036,10 @@ struct Faults {
     mixed: usize,
     restarts: usize,
     lost_pull_replies: usize,
+    /// PostgreSQL's sessions ended and new ones refused for a moment, under a push in flight.
+    pg_outages: usize,
+    /// SQLite's disk filled up under a push in flight, the phone pushing on, then space freed.
+    disk_full: usize,
 }
 
 impl Faults {
@@ -849,6 +1051,8 @@ impl Faults {
             + self.mixed
             + self.restarts
             + self.lost_pull_replies
+            + self.pg_outages
+            + self.disk_full
     }
 }
 
@@ -870,8 +1074,10 @@ struct Phone {
     applied: HashMap<String, usize>,
     /// Answers that must never happen to a valid record (conflict, rejected, a second `applied`).
     bad: Vec<String>,
-    /// Pushes answered with a status other than 200.
+    /// Pushes answered with a status other than 200, or a refusal other than the fault's own.
     server_errors: Vec<String>,
+    /// Pushes refused during a storage fault, by problem code.
+    refused: BTreeMap<String, usize>,
     answers: usize,
 }
 
@@ -894,6 +1100,19 @@ impl Phone {
         ids: &[String],
     ) -> impl std::future::Future<Output = Result<(u16, Value), String>> {
         push(
+            self.http.clone(),
+            self.base.clone(),
+            self.token.clone(),
+            self.device.clone(),
+            self.bodies(ids),
+        )
+    }
+
+    fn send_answer(
+        &self,
+        ids: &[String],
+    ) -> impl std::future::Future<Output = Result<Answer, String>> {
+        push_answer(
             self.http.clone(),
             self.base.clone(),
             self.token.clone(),
@@ -963,6 +1182,21 @@ impl Phone {
         }
         let cleared = &self.cleared_set;
         self.outbox.retain(|id| !cleared.contains(id));
+    }
+
+    /// Takes in an answer to a push made while the storage was away: an answer as usual, or a 503 with
+    /// the fault's problem `code` and a `Retry-After`, after which the phone keeps the batch. The
+    /// server kept running, so no answer at all is a failure too.
+    fn accept_during(&mut self, ids: &[String], outcome: &Result<Answer, String>, code: &str) {
+        match outcome {
+            Err(e) => self
+                .server_errors
+                .push(format!("no answer during a storage fault: {e}")),
+            Ok(a) if a.status == 503 && a.body["code"] == code && a.retry_after.is_some() => {
+                *self.refused.entry(code.to_owned()).or_default() += 1;
+            }
+            Ok(a) => self.accept(ids, &Ok((a.status, a.body.clone()))),
+        }
     }
 
     /// The outbox drained without faults, 100 records a batch.
@@ -1039,8 +1273,19 @@ async fn random_faults(backend: Backend) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(5000);
     const RESTART_EVERY: usize = 50;
+    // The storage goes away every hundred faults, halfway between two restarts.
+    const STORAGE_EVERY: usize = 100;
     let started = Instant::now();
-    let db = TestDatabase::new(backend);
+    // Room for the database the run makes (some 15 MiB after 5,000 faults) with a margin, so the
+    // disk is full only when the filler says so. Declared before the server so it is unmounted
+    // after the server has let go of the files.
+    let disk_mib = 16 + faults_wanted * 5 / 1000;
+    let disk = (backend == Backend::Sqlite).then(|| SmallDisk::mount(disk_mib));
+    let db = match &disk {
+        Some(disk) => TestDatabase::sqlite_file(disk.path().join("test.db")),
+        None => TestDatabase::new(backend),
+    };
+    let mut outage = PgOutage::new(&db);
     let mut server = ServerProcess::seeded(&db, 30).await;
     let base = server.base();
     let http = http();
@@ -1060,6 +1305,7 @@ async fn random_faults(backend: Backend) {
         applied: HashMap::new(),
         bad: vec![],
         server_errors: vec![],
+        refused: BTreeMap::new(),
         answers: 0,
     };
     let mut puller = Puller {
@@ -1074,7 +1320,9 @@ async fn random_faults(backend: Backend) {
     let mut faults = Faults::default();
     let mut steps = 0;
     let mut next_restart = RESTART_EVERY;
-    let (mut pull_time, mut restart_time) = (Duration::ZERO, Duration::ZERO);
+    let mut next_storage_fault = STORAGE_EVERY - RESTART_EVERY / 2;
+    let (mut pull_time, mut restart_time, mut storage_time) =
+        (Duration::ZERO, Duration::ZERO, Duration::ZERO);
 
     while faults.total() < faults_wanted {
         steps += 1;
@@ -1122,6 +1370,59 @@ async fn random_faults(backend: Backend) {
                 phone.accept(&ids, &outcome);
             }
             restart_time += t.elapsed();
+            continue;
+        }
+
+        if faults.total() + 1 >= next_storage_fault {
+            // The storage goes away under a push in flight (before, during or after its
+            // transaction) while the server keeps running.
+            next_storage_fault += STORAGE_EVERY;
+            let t = Instant::now();
+            let size = phone.batch_size();
+            let ids = phone.front(0, size);
+            let delay = Duration::from_millis(phone.rng.random_range(0..60));
+            let in_flight = tokio::spawn(phone.send_answer(&ids));
+            tokio::time::sleep(delay).await;
+            if let Some(outage) = &mut outage {
+                faults.pg_outages += 1;
+                outage.begin();
+                // Now and then the phone pushes again while connections are refused.
+                let retry = phone.rng.random_bool(0.5).then(|| {
+                    let size = phone.batch_size();
+                    let ids = phone.front(0, size);
+                    (tokio::spawn(phone.send_answer(&ids)), ids)
+                });
+                let down = Duration::from_millis(phone.rng.random_range(20..300));
+                tokio::time::sleep(down).await;
+                outage.end();
+                let outcome = in_flight.await.expect("push task");
+                phone.accept_during(&ids, &outcome, "database_unavailable");
+                if let Some((task, ids)) = retry {
+                    let outcome = task.await.expect("push task");
+                    phone.accept_during(&ids, &outcome, "database_unavailable");
+                }
+            } else if let Some(disk) = &disk {
+                faults.disk_full += 1;
+                disk.fill();
+                let outcome = in_flight.await.expect("push task");
+                phone.accept_during(&ids, &outcome, "storage_full");
+                // The phone pushes and retries while the disk stays full.
+                for _ in 0..phone.rng.random_range(1..=3) {
+                    let size = phone.batch_size();
+                    let ids = phone.front(0, size);
+                    let outcome = phone.send_answer(&ids).await;
+                    phone.accept_during(&ids, &outcome, "storage_full");
+                }
+                disk.free();
+            }
+            // With the storage back, the same server process serves again at once.
+            let size = phone.batch_size();
+            let ids = phone.front(0, size);
+            if !ids.is_empty() {
+                let outcome = phone.send(&ids).await;
+                phone.accept(&ids, &outcome);
+            }
+            storage_time += t.elapsed();
             continue;
         }
 
@@ -1231,9 +1532,10 @@ async fn random_faults(backend: Backend) {
 
     assert!(
         phone.server_errors.is_empty(),
-        "{} pushes were refused by the server, e.g. {:?}",
+        "{} pushes were refused by the server, e.g. {:?}; its log: {:?}",
         phone.server_errors.len(),
-        &phone.server_errors[..phone.server_errors.len().min(5)]
+        &phone.server_errors[..phone.server_errors.len().min(5)],
+        server.logged_errors(5)
     );
     assert!(
         phone.bad.is_empty(),
@@ -1242,6 +1544,16 @@ async fn random_faults(backend: Backend) {
         &phone.bad[..phone.bad.len().min(5)]
     );
     assert_stored_exactly(&db, &phone.created);
+    if backend == Backend::Sqlite {
+        // The disk filled up under commits and checkpoints: the file must still be sound.
+        let check: Vec<String> = diesel::sql_query("PRAGMA integrity_check")
+            .load::<IntegrityRow>(&mut db.connect())
+            .expect("integrity check")
+            .into_iter()
+            .map(|r| r.integrity_check)
+            .collect();
+        assert_eq!(check, ["ok"], "SQLite's integrity check after the faults");
+    }
 
     // The second device saw every record, each once, with the data the phone made.
     let created_ids: BTreeSet<&String> = phone.created.keys().collect();
@@ -1277,11 +1589,22 @@ async fn random_faults(backend: Backend) {
         );
     }
 
+    let refused = if phone.refused.is_empty() {
+        "none".to_owned()
+    } else {
+        phone
+            .refused
+            .iter()
+            .map(|(code, n)| format!("{n} {code}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let summary = format!(
         "faults on {backend:?}: {} injected (dropped requests {}, dropped replies {}, duplicates {}, reorders {}, \
-         mixed batches {}, restarts {}, lost pull replies {}), records: {}, lost: 0, duplicated: 0; \
-         {} steps, {} push answers, {} pulls, server starts {}; {:.1} s with faults ({:.1} s pulling, \
-         {:.1} s restarting), {:.1} s in all",
+         mixed batches {}, restarts {}, lost pull replies {}, PostgreSQL outages {}, disk full {}), records: {}, \
+         lost: 0, duplicated: 0; {} steps, {} push answers, pushes refused with 503 during storage faults: {}, \
+         {} pulls, server starts {}; {:.1} s with faults ({:.1} s pulling, {:.1} s restarting, {:.1} s in \
+         storage faults), {:.1} s in all",
         faults.total(),
         faults.dropped_requests,
         faults.dropped_replies,
@@ -1290,14 +1613,18 @@ async fn random_faults(backend: Backend) {
         faults.mixed,
         faults.restarts,
         faults.lost_pull_replies,
+        faults.pg_outages,
+        faults.disk_full,
         phone.created.len(),
         steps,
         phone.answers,
+        refused,
         puller.pulls,
         server.starts,
         faulty_phase.as_secs_f64(),
         pull_time.as_secs_f64(),
         restart_time.as_secs_f64(),
+        storage_time.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
     println!("{summary}");

@@ -300,7 +300,10 @@ where
             }
         }
         Err(e) => {
-            per_backend!(conn, |c| AnsiTransactionManager::rollback_transaction(c))?;
+            // The rollback fails when the connection is gone (PostgreSQL restarted, the session
+            // ended); diesel then marks the connection broken, the pool drops it, and the error that
+            // ended the transaction is the one to answer, not "the transaction manager is broken".
+            let _ = per_backend!(conn, |c| AnsiTransactionManager::rollback_transaction(c));
             Err(e)
         }
     }
