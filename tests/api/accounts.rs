@@ -634,6 +634,13 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
             "Mao Điền",
         ),
         (
+            "/api/v1/reports/{id}/return",
+            Method::POST,
+            json!({ "reason": "Bổ sung số liệu" }),
+            format!("{report}/return"),
+            "Mao Điền",
+        ),
+        (
             "/api/v1/reports/{id}/xlsx",
             Method::GET,
             json!(null),
