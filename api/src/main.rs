@@ -57,6 +57,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // With transparent huge pages a 2 MiB page stays resident while any of its bytes is in use, so
+    // memory freed after a burst (or after each worker built its routes) was never given back.
+    #[cfg(target_os = "linux")]
+    if let Err(e) = nix::sys::prctl::set_thp_disable(true) {
+        eprintln!("tungnha: transparent huge pages stay on ({e})");
+    }
     let cli = Cli::parse();
     if let Some(Command::Openapi) = cli.command {
         print!("{}", tungnha::openapi::spec_json());

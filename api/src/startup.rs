@@ -99,7 +99,9 @@ impl Application {
             rotation_key,
             settings,
         });
-        let spec = crate::openapi::spec();
+        // The spec serialised once and shared: a copy per worker (SwaggerUi's `url`) kept the whole
+        // OpenApi tree in each worker's memory and serialised it again for every request.
+        let spec = web::Bytes::from(serde_json::to_vec(&crate::openapi::spec())?);
 
         let server = HttpServer::new(move || {
             let app = App::new()
@@ -116,24 +118,39 @@ impl Application {
                 .configure(crate::routes::health::configure)
                 .service(utoipa_actix_web::scope("/api/v1").configure(crate::routes::configure_api))
                 .into_app();
-            app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
-                .route(
-                    "/docs",
-                    web::get().to(|| async {
-                        HttpResponse::PermanentRedirect()
-                            .insert_header(("Location", "/docs/"))
-                            .finish()
-                    }),
-                )
-                .configure(|cfg| crate::static_files::configure(cfg, &pwa_dir))
-                .wrap(from_fn(crate::static_files::cache_headers))
-                // CORS inside the problem wrapper, so a refused preflight answers problem+json.
-                .wrap(crate::security::cors(&cors_origins))
-                .wrap(from_fn(error::problem_for_bare_errors))
-                .wrap(from_fn(crate::security::headers))
-                .wrap(from_fn(crate::telemetry::request_id_header))
-                .wrap(Compress::default())
-                .wrap(TracingLogger::default())
+            let spec = spec.clone();
+            app.route(
+                "/openapi.json",
+                web::get().to(move || {
+                    let spec = spec.clone();
+                    async move {
+                        HttpResponse::Ok()
+                            .content_type(actix_web::http::header::ContentType::json())
+                            .body(spec)
+                    }
+                }),
+            )
+            .service(
+                SwaggerUi::new("/docs/{_:.*}")
+                    .config(utoipa_swagger_ui::Config::new(["/openapi.json"])),
+            )
+            .route(
+                "/docs",
+                web::get().to(|| async {
+                    HttpResponse::PermanentRedirect()
+                        .insert_header(("Location", "/docs/"))
+                        .finish()
+                }),
+            )
+            .configure(|cfg| crate::static_files::configure(cfg, &pwa_dir))
+            .wrap(from_fn(crate::static_files::cache_headers))
+            // CORS inside the problem wrapper, so a refused preflight answers problem+json.
+            .wrap(crate::security::cors(&cors_origins))
+            .wrap(from_fn(error::problem_for_bare_errors))
+            .wrap(from_fn(crate::security::headers))
+            .wrap(from_fn(crate::telemetry::request_id_header))
+            .wrap(Compress::default())
+            .wrap(TracingLogger::default())
         })
         // Compressed answers go out in several writes; with Nagle's algorithm on, the last one waits
         // for the client's delayed ACK (40 ms on Linux) on every reused connection.
