@@ -109,6 +109,14 @@ fn content(r: &Report) -> Result<ReportContent, ApiError> {
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored report {} unreadable: {e}", r.id)))
 }
 
+/// The report with its figures, as the JSON answers give it.
+fn full(r: &Report) -> Result<ReportResponse, ApiError> {
+    Ok(ReportResponse {
+        summary: summary(r),
+        content: content(r)?,
+    })
+}
+
 fn not_found() -> ApiError {
     ApiError::NotFound {
         code: "report_not_found",
@@ -248,10 +256,7 @@ pub async fn prepare_report(
         })
     })
     .await?;
-    let body = ReportResponse {
-        summary: summary(&report),
-        content: content(&report)?,
-    };
+    let body = full(&report)?;
     Ok(if created {
         HttpResponse::Created().json(body)
     } else {
@@ -348,10 +353,7 @@ pub async fn get_report(
     let id = path.into_inner();
     let r = db::run(&state.pool, move |conn| readable(conn, &auth, &id)).await?;
     match query.format.unwrap_or(ReportFormat::Json) {
-        ReportFormat::Json => Ok(HttpResponse::Ok().json(ReportResponse {
-            summary: summary(&r),
-            content: content(&r)?,
-        })),
+        ReportFormat::Json => Ok(HttpResponse::Ok().json(full(&r)?)),
         ReportFormat::Xlsx => xlsx_file(&r),
         ReportFormat::Html => print_page(&r),
         ReportFormat::Pdf => pdf_file(&r).await,
@@ -412,10 +414,7 @@ pub async fn approve_report(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ReportResponse {
-        summary: summary(&r),
-        content: content(&r)?,
-    }))
+    Ok(HttpResponse::Ok().json(full(&r)?))
 }
 
 fn returned() -> ApiError {
@@ -479,10 +478,7 @@ pub async fn return_report(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ReportResponse {
-        summary: summary(&r),
-        content: content(&r)?,
-    }))
+    Ok(HttpResponse::Ok().json(full(&r)?))
 }
 
 fn file_name(r: &Report, ext: &str) -> String {
