@@ -50,7 +50,7 @@ async fn keys_read_what_their_scopes_open_in_their_commune_and_every_use_is_audi
         let mut conn = app.conn();
         let (hash, prefix): (String, String) = k::table
             .select((k::key_hash, k::prefix))
-            .first(&mut conn)
+            .get_result(&mut conn)
             .expect("row");
         assert_eq!(hash, tungnha::auth::session::hash_token(&key));
         assert_ne!(hash, key);

@@ -103,7 +103,7 @@ async fn a_login_rehashes_a_password_stored_with_weaker_parameters(app: TestApp)
     let stored: String = u::users
         .find(&id)
         .select(u::password_hash)
-        .first(&mut app.conn())
+        .get_result(&mut app.conn())
         .expect("load");
     assert!(
         stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),

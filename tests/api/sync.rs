@@ -20,6 +20,8 @@ both_backends!(
     oversized_batches_and_bad_device_ids_are_refused_whole,
     leaders_see_which_devices_synced,
     online_clients_create_records_idempotently_and_read_them_in_scope,
+    a_batch_of_visits_answers_each_record_as_it_would_alone,
+    a_batch_that_meets_a_stored_record_without_receipt_is_applied_record_by_record,
 );
 
 async fn body(res: reqwest::Response) -> Value {
@@ -1059,4 +1061,199 @@ async fn online_clients_create_records_idempotently_and_read_them_in_scope(app: 
         "personal_data_not_allowed",
     )
     .await;
+}
+
+/// A batch of new visits goes through the set-wise path (one read of its receipts, households and
+/// residents, multi-row inserts). Each record must still get the answer it would get alone, in
+/// order; what is stored must be each applied record once, with its receipt and change-log entry;
+/// the household keeps its latest visit; and the ledger must equal a full recompute.
+async fn a_batch_of_visits_answers_each_record_as_it_would_alone(app: TestApp) {
+    let f = app.fixture().await;
+    let (h, r) = household(&app, &f).await;
+    let (h2, r2) = household(&app, &f).await;
+    let stored = visit(&id(), &h, &[&r[0]], "assisted");
+    assert_eq!(
+        statuses(&push(&app, &f.volunteer.token, "p", json!([stored.clone()])).await),
+        ["applied"]
+    );
+    let mut reused = stored.clone();
+    reused["data"]["items"][0]["outcome"] = json!("declined");
+    let twice = id();
+    let mut later = visit(&id(), &h2, &[&r2[1]], "done");
+    later["data"]["occurred_at"] = json!("2026-11-22T03:00:00Z");
+    let household_level = json!({"kind": "assistance_record", "id": id(), "op": "create", "data": {
+        "household_id": h2, "resident_ids": [], "occurred_at": "2026-11-21T03:00:00Z",
+        "channel": "house_visit", "items": [{"service_code": "e_commerce", "outcome": "done"}]}});
+    let mut stranger = visit(&id(), &h, &[&r2[0]], "done");
+    stranger["data"]["notes"] = json!("not of this household");
+    let batch = json!([
+        visit(&id(), &h, &[&r[0], &r[1]], "done"),
+        stored,
+        reused,
+        {"kind": "assistance_record", "id": "not-a-uuid", "op": "create", "data": {}},
+        visit(&id(), &uuid::Uuid::now_v7().to_string(), &[], "done"),
+        visit(&twice, &h2, &[&r2[0]], "assisted"),
+        visit(&twice, &h2, &[&r2[0]], "assisted"),
+        later,
+        household_level,
+        stranger,
+        {"kind": "assistance_record", "id": id(), "op": "create", "data": {"household_id": h}},
+    ]);
+    let res = push(&app, &f.volunteer.token, "p", batch).await;
+    assert_eq!(
+        statuses(&res),
+        [
+            "applied",
+            "duplicate",
+            "conflict",
+            "rejected",
+            "rejected",
+            "applied",
+            "duplicate",
+            "applied",
+            "applied",
+            "rejected",
+            "rejected"
+        ],
+        "{res}"
+    );
+    let code = |i: usize| {
+        res["results"][i]["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert_eq!(
+        (1..11).map(code).collect::<Vec<_>>(),
+        [
+            "",
+            "id_reused",
+            "invalid_id",
+            "household_not_found",
+            "",
+            "",
+            "",
+            "",
+            "validation_failed",
+            "invalid_data"
+        ]
+    );
+    assert_eq!(
+        res["results"][9]["error"]["fields"][0]["code"],
+        "unknown_resident"
+    );
+    // 1 before + 4 applied now.
+    assert_eq!(count(&app, "assistance_records"), 5);
+    assert_eq!(count(&app, "assistance_items"), 5);
+    assert_eq!(count(&app, "assistance_residents"), 1 + 2 + 1 + 1);
+    assert_eq!(count(&app, "sync_receipts"), 5);
+    use diesel::prelude::*;
+    use tungnha::db::schema::changes::dsl as c;
+    let logged: i64 = c::changes
+        .filter(c::kind.eq("assistance_record"))
+        .count()
+        .get_result(&mut app.conn())
+        .expect("changes");
+    assert_eq!(logged, 5, "one change-log entry per stored record");
+    let second = body(
+        app.get_authed(&format!("/api/v1/households/{h2}"), &f.volunteer.token)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        second["last_visited_at"], "2026-11-22T03:00:00Z",
+        "the latest visit of the batch"
+    );
+    assert_eq!(
+        ledger(&app, &f.volunteer.token, &h2).await,
+        [
+            ("".to_owned(), "e_commerce".to_owned(), "done".to_owned()),
+            (
+                r2[0].clone(),
+                "vneid_level2".to_owned(),
+                "assisted".to_owned()
+            ),
+            (r2[1].clone(), "vneid_level2".to_owned(), "done".to_owned()),
+        ]
+    );
+    let folded = (ledger_rows(&app, &h), ledger_rows(&app, &h2));
+    let mut conn = app.conn();
+    for id in [&h, &h2] {
+        let household = tungnha::db::registry::find_household(&mut conn, id)
+            .expect("query")
+            .expect("household");
+        for code in ["vneid_level2", "e_commerce"] {
+            let service = tungnha::db::registry::find_service_by_code(&mut conn, code)
+                .expect("query")
+                .expect("service");
+            tungnha::sync::adoption::recompute(&mut conn, &household, &service).expect("recompute");
+        }
+    }
+    assert_eq!((ledger_rows(&app, &h), ledger_rows(&app, &h2)), folded);
+    assert!(tungnha::db::tallies::verify(&mut conn)
+        .expect("verify")
+        .is_empty());
+}
+
+/// The set-wise path trusts its one read of the receipts. A record already in the table without a
+/// receipt (written by another connection meanwhile, as the unique index sees it) makes its
+/// multi-row insert fail: the batch is then applied record by record, so the others are stored
+/// once and that one is refused, never stored twice.
+async fn a_batch_that_meets_a_stored_record_without_receipt_is_applied_record_by_record(
+    app: TestApp,
+) {
+    let f = app.fixture().await;
+    let (h, r) = household(&app, &f).await;
+    let taken = id();
+    {
+        use diesel::prelude::*;
+        let mut conn = app.conn();
+        let now = chrono::Utc::now().naive_utc();
+        diesel::insert_into(tungnha::db::schema::assistance_records::table)
+            .values(&tungnha::db::sync::AssistanceRecord {
+                id: taken.clone(),
+                commune_id: f.commune.clone(),
+                village_id: f.v1.clone(),
+                household_id: h.clone(),
+                author_id: f.volunteer.id.clone(),
+                device_id: "elsewhere".into(),
+                occurred_at: now,
+                channel: "house_visit".into(),
+                notes: None,
+                follow_up_on: None,
+                supersedes: None,
+                superseded_by: None,
+                received_at: now,
+            })
+            .execute(&mut conn)
+            .expect("insert");
+    }
+    let (a, b) = (id(), id());
+    let res = push(
+        &app,
+        &f.volunteer.token,
+        "p",
+        json!([
+            visit(&a, &h, &[&r[0]], "done"),
+            visit(&taken, &h, &[&r[1]], "done"),
+            visit(&b, &h, &[&r[1]], "assisted")
+        ]),
+    )
+    .await;
+    assert_eq!(statuses(&res), ["applied", "rejected", "applied"], "{res}");
+    assert_eq!(res["results"][1]["error"]["code"], "already_exists");
+    assert_eq!(count(&app, "assistance_records"), 3);
+    assert_eq!(count(&app, "assistance_items"), 2);
+    assert_eq!(count(&app, "sync_receipts"), 2);
+    assert_eq!(
+        ledger(&app, &f.volunteer.token, &h).await,
+        [
+            (r[0].clone(), "vneid_level2".to_owned(), "done".to_owned()),
+            (
+                r[1].clone(),
+                "vneid_level2".to_owned(),
+                "assisted".to_owned()
+            ),
+        ]
+    );
 }

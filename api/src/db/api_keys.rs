@@ -9,6 +9,7 @@ use super::DbConnection;
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = api_keys)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct ApiKey {
     pub id: String,
     pub name: String,
@@ -50,7 +51,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ApiKey>> {
     api_keys::table
         .find(id)
         .select(ApiKey::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -58,7 +59,7 @@ pub fn find_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<A
     api_keys::table
         .filter(api_keys::key_hash.eq(hash))
         .select(ApiKey::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -6,6 +6,7 @@ use super::DbConnection;
 /// One entry of the append-only audit log.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = audit_events)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewAuditEvent<'a> {
     pub occurred_at: chrono::NaiveDateTime,
     pub actor_user_id: Option<&'a str>,

@@ -8,6 +8,7 @@ use super::DbConnection;
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = campaigns)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Campaign {
     pub id: String,
     pub commune_id: String,
@@ -45,7 +46,7 @@ pub fn find_campaign(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Ca
     campaigns::table
         .find(id)
         .select(Campaign::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -123,6 +124,7 @@ pub fn records_between(
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = award_proposals)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct AwardProposal {
     pub id: String,
     pub commune_id: String,
@@ -154,7 +156,7 @@ pub fn find_proposal(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Aw
     award_proposals::table
         .find(id)
         .select(AwardProposal::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

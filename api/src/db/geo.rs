@@ -8,6 +8,7 @@ use super::DbConnection;
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = communes)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewCommune<'a> {
     pub id: &'a str,
     pub code: &'a str,
@@ -19,6 +20,7 @@ pub struct NewCommune<'a> {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = villages)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewVillage<'a> {
     pub id: &'a str,
     pub commune_id: &'a str,
@@ -88,7 +90,7 @@ pub fn find_commune(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Com
     communes::table
         .find(id)
         .select(Commune::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

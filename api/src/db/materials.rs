@@ -8,6 +8,7 @@ use super::DbConnection;
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = materials)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Material {
     pub id: String,
     pub commune_id: Option<String>,
@@ -23,6 +24,7 @@ pub struct Material {
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = material_versions)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Version {
     pub material_id: String,
     pub version: i32,
@@ -49,6 +51,7 @@ impl Version {
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = attachments)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Attachment {
     pub id: String,
     pub material_id: String,
@@ -78,7 +81,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Material>> 
     materials::table
         .find(id)
         .select(Material::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -93,7 +96,7 @@ pub fn version(conn: &mut DbConnection, id: &str, version: i32) -> QueryResult<O
     material_versions::table
         .find((id, version))
         .select(Version::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -190,7 +193,7 @@ pub fn find_attachment(conn: &mut DbConnection, id: &str) -> QueryResult<Option<
     attachments::table
         .find(id)
         .select(Attachment::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

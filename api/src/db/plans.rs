@@ -11,6 +11,7 @@ use super::DbConnection;
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = t)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Target {
     pub id: String,
     pub commune_id: String,
@@ -50,7 +51,7 @@ pub fn upsert_target(conn: &mut DbConnection, target: &Target) -> QueryResult<()
         Some(v) => existing.filter(t::village_id.eq(v.clone())),
         None => existing.filter(t::village_id.is_null()),
     };
-    let found: Option<String> = existing.select(t::id).first(conn).optional()?;
+    let found: Option<String> = existing.select(t::id).get_result(conn).optional()?;
     match found {
         Some(id) => diesel::update(t::table.find(id))
             .set((
@@ -69,6 +70,7 @@ pub fn upsert_target(conn: &mut DbConnection, target: &Target) -> QueryResult<()
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = fe)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct FundingEntry {
     pub id: String,
     pub commune_id: String,
@@ -97,7 +99,7 @@ pub fn find_funding(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Fun
     fe::table
         .find(id)
         .select(FundingEntry::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -137,6 +139,7 @@ pub fn void_funding(
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = rs)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Submission {
     pub report_id: String,
     pub commune_id: String,
@@ -154,7 +157,7 @@ pub fn find_submission(
     rs::table
         .find(report_id)
         .select(Submission::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -201,6 +204,7 @@ pub fn submissions(
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = pl)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Plan {
     pub id: String,
     pub commune_id: String,
@@ -214,6 +218,7 @@ pub struct Plan {
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = pv)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct PlanVersion {
     pub plan_id: String,
     pub version: i32,
@@ -232,7 +237,7 @@ pub fn find_plan(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Plan>>
     pl::table
         .find(id)
         .select(Plan::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -247,7 +252,7 @@ pub fn plan_for(
         .filter(pl::period_kind.eq(kind))
         .filter(pl::period_start.eq(start))
         .select(Plan::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -48,6 +48,36 @@ pub fn record_change_by(
         .map(|_| ())
 }
 
+/// [`record_change_by`] for many objects of one kind at once (one multi-row statement per 500):
+/// (object id, commune, village, author if only the author pulls it) each.
+pub fn record_changes_by(
+    conn: &mut DbConnection,
+    kind: &str,
+    objects: &[(&str, &str, &str, Option<&str>)],
+) -> QueryResult<()> {
+    let now = super::now();
+    let rows: Vec<_> = objects
+        .iter()
+        .map(|(id, commune, village, user)| {
+            (
+                changes::kind.eq(kind),
+                changes::object_id.eq(*id),
+                changes::commune_id.eq(Some(*commune)),
+                changes::village_id.eq(Some(*village)),
+                changes::op.eq("upsert"),
+                changes::changed_at.eq(now),
+                changes::user_id.eq(*user),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(super::sync::BATCH_ROWS) {
+        crate::per_backend!(conn, |c| diesel::insert_into(changes::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------- villages
 
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -65,7 +95,7 @@ pub fn find_village(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Vil
     villages::table
         .find(id)
         .select(Village::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -97,6 +127,7 @@ pub struct Service {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = services)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewService<'a> {
     pub id: &'a str,
     pub code: &'a str,
@@ -134,7 +165,7 @@ pub fn find_service(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Ser
     services::table
         .find(id)
         .select(Service::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -142,7 +173,7 @@ pub fn find_service_by_code(conn: &mut DbConnection, code: &str) -> QueryResult<
     services::table
         .filter(services::code.eq(code))
         .select(Service::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -205,6 +236,7 @@ pub struct Team {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = teams)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewTeam<'a> {
     pub id: &'a str,
     pub commune_id: &'a str,
@@ -252,7 +284,7 @@ pub fn find_team(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Team>>
     teams::table
         .find(id)
         .select(Team::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -286,6 +318,7 @@ pub struct TeamMember {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = team_members)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewTeamMember<'a> {
     pub id: &'a str,
     pub team_id: &'a str,
@@ -326,7 +359,7 @@ pub fn find_member(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Team
     team_members::table
         .find(id)
         .select(TeamMember::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -374,6 +407,7 @@ pub struct Household {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = households)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewHousehold<'a> {
     pub id: &'a str,
     pub commune_id: &'a str,
@@ -506,7 +540,7 @@ pub fn find_household(conn: &mut DbConnection, id: &str) -> QueryResult<Option<H
         .find(id)
         .filter(households::deleted_at.is_null())
         .select(Household::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -568,7 +602,7 @@ pub fn refresh_search_key(conn: &mut DbConnection, household_id: &str) -> QueryR
     let Some(h) = households::table
         .find(household_id)
         .select(Household::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
     else {
         return Ok(());
@@ -629,6 +663,7 @@ pub struct Resident {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = residents)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewResident<'a> {
     pub id: &'a str,
     pub household_id: &'a str,
@@ -655,6 +690,20 @@ pub struct ResidentChangeset {
     pub deleted_at: Option<Option<NaiveDateTime>>,
 }
 
+/// The living residents of one household (`=` rather than `IN (…)`, so the statement is cached:
+/// a sync push asks it for every visit).
+pub fn residents_of_household(
+    conn: &mut DbConnection,
+    household_id: &str,
+) -> QueryResult<Vec<Resident>> {
+    residents::table
+        .filter(residents::household_id.eq(household_id))
+        .filter(residents::deleted_at.is_null())
+        .order((residents::created_at, residents::id))
+        .select(Resident::as_select())
+        .load(conn)
+}
+
 pub fn residents_of(
     conn: &mut DbConnection,
     household_ids: &[String],
@@ -676,7 +725,7 @@ pub fn find_resident(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Re
         .find(id)
         .filter(residents::deleted_at.is_null())
         .select(Resident::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -818,14 +867,27 @@ pub struct AdoptionEntry<'a> {
 
 /// Sets a subject's status for a service; returns the previous status, if any.
 pub fn set_adoption(conn: &mut DbConnection, e: &AdoptionEntry<'_>) -> QueryResult<Option<String>> {
+    set_adoption_known(conn, e, None)
+}
+
+/// [`set_adoption`] when the caller has just read the subject's entry for the service (its id and
+/// status): one statement fewer. With `None` the entry is looked up as usual.
+pub fn set_adoption_known(
+    conn: &mut DbConnection,
+    e: &AdoptionEntry<'_>,
+    known: Option<(&str, &str)>,
+) -> QueryResult<Option<String>> {
     let subject = e.resident_id.unwrap_or(&e.household.id);
     let now = super::now();
-    let existing: Option<(String, String)> = adoptions::table
-        .filter(adoptions::subject_id.eq(subject))
-        .filter(adoptions::service_code.eq(e.service_code))
-        .select((adoptions::id, adoptions::status))
-        .first(conn)
-        .optional()?;
+    let existing: Option<(String, String)> = match known {
+        Some((id, status)) => Some((id.to_owned(), status.to_owned())),
+        None => adoptions::table
+            .filter(adoptions::subject_id.eq(subject))
+            .filter(adoptions::service_code.eq(e.service_code))
+            .select((adoptions::id, adoptions::status))
+            .get_result(conn)
+            .optional()?,
+    };
     let id = match &existing {
         Some((id, _)) => {
             diesel::update(adoptions::table.find(id))
@@ -1036,6 +1098,30 @@ pub fn set_last_visited(
         Some(&h.village_id),
         "upsert",
     )
+}
+
+/// [`set_last_visited`] for the households of a batch, their change-log entries in one statement.
+pub fn set_last_visited_many(
+    conn: &mut DbConnection,
+    visits: &[(&Household, NaiveDateTime)],
+) -> QueryResult<()> {
+    for (h, at) in visits {
+        diesel::update(households::table.find(&h.id))
+            .set(households::last_visited_at.eq(at))
+            .execute(conn)?;
+    }
+    let changed: Vec<(&str, &str, &str, Option<&str>)> = visits
+        .iter()
+        .map(|(h, _)| {
+            (
+                h.id.as_str(),
+                h.commune_id.as_str(),
+                h.village_id.as_str(),
+                None,
+            )
+        })
+        .collect();
+    record_changes_by(conn, "household", &changed)
 }
 
 /// Every adoption entry of a household for one service.

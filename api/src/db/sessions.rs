@@ -6,6 +6,7 @@ use super::DbConnection;
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = sessions)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewSession<'a> {
     pub id: &'a str,
     pub user_id: &'a str,
@@ -24,6 +25,7 @@ pub struct Session {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = refresh_tokens)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewRefreshToken<'a> {
     pub id: &'a str,
     pub session_id: &'a str,
@@ -53,7 +55,7 @@ pub fn find_session(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Ses
     sessions::table
         .find(id)
         .select(Session::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -71,7 +73,7 @@ pub fn find_token_by_hash(
     refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(hash))
         .select(RefreshToken::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -92,7 +94,7 @@ pub fn find_child(conn: &mut DbConnection, parent_id: &str) -> QueryResult<Optio
     refresh_tokens::table
         .filter(refresh_tokens::parent_id.eq(parent_id))
         .select(RefreshToken::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -33,6 +33,7 @@ pub struct Indicator {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = indicators)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewIndicator<'a> {
     pub id: &'a str,
     pub code: &'a str,
@@ -80,7 +81,7 @@ pub fn find_indicator(conn: &mut DbConnection, id: &str) -> QueryResult<Option<I
     indicators::table
         .find(id)
         .select(Indicator::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -91,7 +92,7 @@ pub fn find_indicator_by_code(
     indicators::table
         .filter(indicators::code.eq(code))
         .select(Indicator::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -758,7 +759,7 @@ pub fn find_report(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Repo
     r::table
         .find(id)
         .select(Report::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -774,7 +775,7 @@ pub fn find_report_for(
         .filter(r::period_kind.eq(kind))
         .filter(r::period_start.eq(start))
         .select(Report::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -26,9 +26,52 @@ pub fn find_receipt(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Rec
     sync_receipts::table
         .find(id)
         .select(Receipt::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
+
+/// The receipts stored under any of these keys.
+pub fn receipts_by_ids(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Receipt>> {
+    sync_receipts::table
+        .filter(sync_receipts::id.eq_any(ids))
+        .select(Receipt::as_select())
+        .load(conn)
+}
+
+/// Receipts of records applied together: (key, body hash) each, one multi-row statement.
+pub fn insert_receipts(
+    conn: &mut DbConnection,
+    kind: &str,
+    keys_and_hashes: &[(String, String)],
+    user_id: &str,
+    device_id: &str,
+) -> QueryResult<()> {
+    let now = super::now();
+    let rows: Vec<_> = keys_and_hashes
+        .iter()
+        .map(|(key, hash)| {
+            (
+                sync_receipts::id.eq(key.as_str()),
+                sync_receipts::kind.eq(kind),
+                sync_receipts::body_hash.eq(hash.as_str()),
+                sync_receipts::version.eq(1i64),
+                sync_receipts::status.eq("applied"),
+                sync_receipts::user_id.eq(user_id),
+                sync_receipts::device_id.eq(device_id),
+                sync_receipts::received_at.eq(now),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(BATCH_ROWS) {
+        crate::per_backend!(conn, |c| diesel::insert_into(sync_receipts::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Rows a multi-row insert takes at once: well under SQLite's 32,766 and PostgreSQL's 65,535 binds.
+pub const BATCH_ROWS: usize = 500;
 
 #[allow(clippy::too_many_arguments)]
 pub fn insert_receipt(
@@ -60,6 +103,7 @@ pub fn insert_receipt(
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = assistance_records)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct AssistanceRecord {
     pub id: String,
     pub commune_id: String,
@@ -78,6 +122,7 @@ pub struct AssistanceRecord {
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = assistance_items)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct AssistanceItem {
     pub record_id: String,
     pub position: i32,
@@ -111,11 +156,51 @@ pub fn insert_record(
     Ok(())
 }
 
+/// Inserts records with their items and the residents they helped. One record goes row by row
+/// (statements diesel keeps prepared); several go in a multi-row statement per table.
+pub fn insert_records(
+    conn: &mut DbConnection,
+    records: &[&AssistanceRecord],
+    items: &[&AssistanceItem],
+    helped: &[(&str, &str)],
+) -> QueryResult<()> {
+    if let [one] = records {
+        let items: Vec<AssistanceItem> = items.iter().map(|i| (*i).clone()).collect();
+        let residents: Vec<String> = helped.iter().map(|(_, r)| (*r).to_owned()).collect();
+        return insert_record(conn, one, &items, &residents);
+    }
+    for chunk in records.chunks(BATCH_ROWS) {
+        crate::per_backend!(conn, |c| diesel::insert_into(assistance_records::table)
+            .values(chunk.to_vec())
+            .execute(c))?;
+    }
+    for chunk in items.chunks(BATCH_ROWS) {
+        crate::per_backend!(conn, |c| diesel::insert_into(assistance_items::table)
+            .values(chunk.to_vec())
+            .execute(c))?;
+    }
+    let helped: Vec<_> = helped
+        .iter()
+        .map(|(record, resident)| {
+            (
+                assistance_residents::record_id.eq(*record),
+                assistance_residents::resident_id.eq(*resident),
+            )
+        })
+        .collect();
+    for chunk in helped.chunks(BATCH_ROWS) {
+        crate::per_backend!(conn, |c| diesel::insert_into(assistance_residents::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
 pub fn find_record(conn: &mut DbConnection, id: &str) -> QueryResult<Option<AssistanceRecord>> {
     assistance_records::table
         .find(id)
         .select(AssistanceRecord::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -244,6 +329,7 @@ pub fn records_by_ids(
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = communications)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Communication {
     pub id: String,
     pub commune_id: String,
@@ -272,7 +358,7 @@ pub fn find_communication(conn: &mut DbConnection, id: &str) -> QueryResult<Opti
     communications::table
         .find(id)
         .select(Communication::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -314,6 +400,7 @@ pub fn communications_by_ids(
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = difficulties)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Difficulty {
     pub id: String,
     pub commune_id: String,
@@ -346,7 +433,7 @@ pub fn find_difficulty(conn: &mut DbConnection, id: &str) -> QueryResult<Option<
     difficulties::table
         .find(id)
         .select(Difficulty::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -441,6 +528,7 @@ pub fn list_devices(
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sync_conflicts)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Conflict {
     pub id: String,
     pub kind: String,
@@ -471,7 +559,7 @@ pub fn find_conflict(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Co
     sync_conflicts::table
         .find(id)
         .select(Conflict::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -607,6 +695,8 @@ pub fn changes_after(
 
 /// The position just before the first change (in read order) made at or after `since`: every
 /// later change follows it, and a few older ones of later transactions may come too.
+// The first of many rows: `LIMIT` is meant here (once per pull from a date, not per record).
+#[allow(clippy::disallowed_methods)]
 pub fn position_before(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResult<(i64, i64)> {
     let first: Option<(i64, i64)> = changes::table
         .filter(changes::changed_at.ge(since))

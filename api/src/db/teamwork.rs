@@ -13,6 +13,7 @@ use super::DbConnection;
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = difficulty_replies)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Reply {
     pub id: String,
     pub difficulty_id: String,
@@ -162,6 +163,7 @@ pub fn set_closed(
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = trainings)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Training {
     pub id: String,
     pub commune_id: String,
@@ -204,7 +206,7 @@ pub fn find_training(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Tr
     trainings::table
         .find(id)
         .select(Training::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -241,6 +243,7 @@ pub fn list_trainings(
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = training_attendance)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Attendance {
     pub training_id: String,
     pub member_id: String,

@@ -22,6 +22,7 @@ pub struct User {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewUser<'a> {
     pub id: &'a str,
     pub username: &'a str,
@@ -47,7 +48,7 @@ pub fn find_by_username(conn: &mut DbConnection, username: &str) -> QueryResult<
     users::table
         .filter(users::username.eq(username))
         .select(User::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -55,7 +56,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
     users::table
         .find(id)
         .select(User::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -16,6 +16,7 @@ pub const EVENTS: [&str; 4] = [
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = w)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Webhook {
     pub id: String,
     pub name: String,
@@ -36,6 +37,7 @@ impl Webhook {
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = d)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Delivery {
     pub id: String,
     pub webhook_id: String,
@@ -71,7 +73,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Webhook>> {
         .find(id)
         .filter(w::deleted_at.is_null())
         .select(Webhook::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -215,7 +217,7 @@ pub fn find_delivery(conn: &mut DbConnection, id: &str) -> QueryResult<Option<De
     d::table
         .find(id)
         .select(Delivery::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -943,7 +943,7 @@ pub async fn list_residents(
     let personal = auth.sees_personal_data();
     let items = db::run(&state.pool, move |conn| {
         let h = load_household(conn, &auth, &id)?;
-        let rows = reg::residents_of(conn, std::slice::from_ref(&h.id))?;
+        let rows = reg::residents_of_household(conn, &h.id)?;
         if personal {
             audit_personal_read(
                 conn,
@@ -1290,7 +1290,7 @@ pub async fn correct_adoption(
         db::write_tx(conn, |conn| {
             let h = load_household(conn, &auth, &id)?;
             db::lock_commune(conn, Some(&h.commune_id))?;
-            let residents: Vec<String> = reg::residents_of(conn, std::slice::from_ref(&h.id))?.into_iter().map(|r| r.id).collect();
+            let residents: Vec<String> = reg::residents_of_household(conn, &h.id)?.into_iter().map(|r| r.id).collect();
             let mut errors = vec![];
             let mut valid = vec![];
             for (i, c) in items.iter().enumerate() {

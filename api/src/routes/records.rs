@@ -185,7 +185,7 @@ pub(crate) async fn create_through_push(
         base_version: None,
         data: body.data,
     };
-    let result = db::run(&state.pool, move |conn| {
+    let result = db::run_write(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
             Ok::<_, ApiError>(
                 sync::push(conn, &auth, "web", std::slice::from_ref(&record))?.remove(0),

@@ -53,7 +53,7 @@ pub async fn push(
             detail: format!("Send at most {} records per batch.", sync::MAX_BATCH),
         });
     }
-    let results = db::run(&state.pool, move |conn| {
+    let results = db::run_write(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
             let results = sync::push(conn, &auth, &b.device_id, &b.records)?;
             let applied = results

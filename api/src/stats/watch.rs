@@ -78,7 +78,7 @@ fn record(
         let before: Option<bool> = iw::table
             .find((commune, &indicator.id))
             .select(iw::reached)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         match before {
             None => {

@@ -155,20 +155,20 @@ pub fn apply_record(
         _ => "assisted",
     };
     let key = (record.occurred_at, record.id.as_str());
-    // The records behind the subjects' current entries, in one query.
+    // The records behind the subjects' current entries.
     let evidence_ids: Vec<String> = existing
         .iter()
         .filter(|e| subjects.contains(&e.subject_id.as_str()) && e.status != "unknown")
         .filter_map(|e| e.source_record_id.clone())
         .collect();
-    let evidence: HashMap<String, AssistanceRecord> = if evidence_ids.is_empty() {
-        HashMap::new()
-    } else {
-        store::records_by_ids(conn, &evidence_ids)?
-            .into_iter()
-            .map(|r| (r.id.clone(), r))
-            .collect()
-    };
+    // One lookup by key each (usually one or none): a cached statement, where `IN (…)` would be
+    // compiled again for every record.
+    let mut evidence: HashMap<String, AssistanceRecord> = HashMap::new();
+    for id in evidence_ids {
+        if let Some(r) = store::find_record(conn, &id)? {
+            evidence.insert(id, r);
+        }
+    }
     for subject in subjects {
         let current = existing.iter().find(|e| e.subject_id == subject);
         if current.is_some_and(|c| c.source != "record") {
@@ -191,7 +191,7 @@ pub fn apply_record(
             _ => true,
         };
         if replace {
-            reg::set_adoption(
+            reg::set_adoption_known(
                 conn,
                 &AdoptionEntry {
                     household,
@@ -204,6 +204,7 @@ pub fn apply_record(
                     source_record_id: Some(&record.id),
                     note: None,
                 },
+                current.map(|c| (c.id.as_str(), c.status.as_str())),
             )?;
         }
     }

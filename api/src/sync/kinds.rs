@@ -1,6 +1,6 @@
 //! What each record kind means: its data, its checks, and what applying it changes.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::Deserialize;
@@ -67,7 +67,7 @@ impl From<ApiError> for Refusal {
     }
 }
 
-fn data<T: for<'de> Deserialize<'de>>(r: &PushRecord) -> Result<T, Refusal> {
+pub(super) fn data<T: for<'de> Deserialize<'de>>(r: &PushRecord) -> Result<T, Refusal> {
     serde_json::from_value(r.data.clone()).map_err(|e| {
         Refusal::reject(
             "invalid_data",
@@ -272,6 +272,112 @@ fn check_time(t: DateTime<Utc>, field: &str, errors: &mut Vec<FieldError>) {
     }
 }
 
+/// What the checks of an assistance record read: its household, the household's living residents and
+/// the catalogue. A push of many visits fills it once for the whole batch ([`VisitLookups::prefetch`]);
+/// a single record reads each thing when asked. Only valid while nothing in the batch has changed the
+/// registry (the batch path holds visits only).
+#[derive(Default)]
+pub struct VisitLookups {
+    households: HashMap<String, Option<reg::Household>>,
+    living: HashMap<String, HashSet<String>>,
+    services: Option<HashMap<String, reg::Service>>,
+}
+
+impl VisitLookups {
+    /// Reads the named households (living ones), their living residents and the whole catalogue
+    /// with three statements.
+    pub fn prefetch(
+        conn: &mut DbConnection,
+        household_ids: &[String],
+    ) -> diesel::QueryResult<Self> {
+        let mut ids = household_ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        let mut households: HashMap<String, Option<reg::Household>> =
+            ids.iter().map(|id| (id.clone(), None)).collect();
+        let mut living: HashMap<String, HashSet<String>> = HashMap::new();
+        // The ids are the phone's; at most MAX_BATCH of them, well under either backend's bind limit.
+        for h in reg::households_by_ids(conn, &ids)? {
+            if h.deleted_at.is_none() {
+                living.insert(h.id.clone(), HashSet::new());
+                households.insert(h.id.clone(), Some(h));
+            }
+        }
+        let found: Vec<String> = living.keys().cloned().collect();
+        for r in reg::residents_of(conn, &found)? {
+            living.entry(r.household_id).or_default().insert(r.id);
+        }
+        let services = reg::list_services(conn, true)?
+            .into_iter()
+            .map(|s| (s.code.clone(), s))
+            .collect();
+        Ok(VisitLookups {
+            households,
+            living,
+            services: Some(services),
+        })
+    }
+
+    fn household(
+        &mut self,
+        conn: &mut DbConnection,
+        id: &str,
+    ) -> diesel::QueryResult<Option<reg::Household>> {
+        if let Some(h) = self.households.get(id) {
+            return Ok(h.clone());
+        }
+        let h = reg::find_household(conn, id)?;
+        self.households.insert(id.to_owned(), h.clone());
+        Ok(h)
+    }
+
+    fn living(
+        &mut self,
+        conn: &mut DbConnection,
+        household_id: &str,
+    ) -> diesel::QueryResult<&HashSet<String>> {
+        if !self.living.contains_key(household_id) {
+            let ids = reg::residents_of_household(conn, household_id)?
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            self.living.insert(household_id.to_owned(), ids);
+        }
+        Ok(&self.living[household_id])
+    }
+
+    fn service(
+        &mut self,
+        conn: &mut DbConnection,
+        code: &str,
+    ) -> diesel::QueryResult<Option<reg::Service>> {
+        match &self.services {
+            Some(all) => Ok(all.get(code).cloned()),
+            None => reg::find_service_by_code(conn, code),
+        }
+    }
+}
+
+/// An assistance record that passed its checks, ready to write.
+pub struct CheckedVisit {
+    pub household: reg::Household,
+    pub record: AssistanceRecord,
+    pub items: Vec<AssistanceItem>,
+    /// The residents helped, sorted, each once.
+    pub residents: Vec<String>,
+    /// The service of each item, in item order.
+    pub services: Vec<reg::Service>,
+    pub outcomes: Vec<String>,
+    superseded: Option<AssistanceRecord>,
+}
+
+impl CheckedVisit {
+    /// True when the record corrects an earlier one.
+    pub fn supersedes(&self) -> bool {
+        self.superseded.is_some()
+    }
+}
+
 /// Applies an assistance record; returns it.
 pub fn assistance_record(
     conn: &mut DbConnection,
@@ -280,7 +386,40 @@ pub fn assistance_record(
     id: &str,
     d: &AssistanceData,
 ) -> Result<AssistanceRecord, Refusal> {
-    let household = reg::find_household(conn, &d.household_id)?
+    let visit = check_visit(conn, &mut VisitLookups::default(), auth, device, id, d)?;
+    insert_visits(conn, std::slice::from_ref(&visit))?;
+    apply_visit(conn, &visit)?;
+    if visit.record.channel == "house_visit"
+        && visit
+            .household
+            .last_visited_at
+            .is_none_or(|v| v < visit.record.occurred_at)
+    {
+        reg::set_last_visited(conn, &visit.household, visit.record.occurred_at)?;
+    }
+    reg::record_change_by(
+        conn,
+        "assistance_record",
+        id,
+        Some(&visit.record.commune_id),
+        Some(&visit.record.village_id),
+        "upsert",
+        Some(&auth.id),
+    )?;
+    Ok(visit.record)
+}
+
+/// The checks of an assistance record, writing nothing.
+pub fn check_visit(
+    conn: &mut DbConnection,
+    lookups: &mut VisitLookups,
+    auth: &AuthUser,
+    device: &str,
+    id: &str,
+    d: &AssistanceData,
+) -> Result<CheckedVisit, Refusal> {
+    let household = lookups
+        .household(conn, &d.household_id)?
         .filter(|h| auth.can_read_in(&h.commune_id, &h.village_id))
         .ok_or_else(|| {
             Refusal::reject("household_not_found", "No such household in your villages.")
@@ -295,10 +434,7 @@ pub fn assistance_record(
             format!("one of {}", CHANNELS.join(", ")),
         ));
     }
-    let living: HashSet<String> = reg::residents_of(conn, std::slice::from_ref(&household.id))?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let living = lookups.living(conn, &household.id)?;
     if d.resident_ids.len() > 30 {
         errors.push(FieldError::new(
             "resident_ids",
@@ -328,7 +464,8 @@ pub fn assistance_record(
     let mut services = vec![];
     let mut seen = HashSet::new();
     for (i, item) in d.items.iter().enumerate() {
-        match reg::find_service_by_code(conn, &item.service_code)?
+        match lookups
+            .service(conn, &item.service_code)?
             .filter(|s| s.retired_at.is_none())
         {
             None => errors.push(FieldError::new(
@@ -437,9 +574,39 @@ pub fn assistance_record(
                 .map(str::to_owned),
         })
         .collect();
-    store::insert_record(conn, &record, &items, &residents)?;
-    let mut touched: Vec<String> = d.items.iter().map(|i| i.service_code.clone()).collect();
-    if let Some(old) = &superseded {
+    Ok(CheckedVisit {
+        household,
+        record,
+        items,
+        residents,
+        services,
+        outcomes: d.items.iter().map(|i| i.outcome.clone()).collect(),
+        superseded,
+    })
+}
+
+/// Inserts the rows of checked visits: records, items and the residents helped (one multi-row
+/// statement each on a batch). The ledger is not touched; see [`apply_visit`].
+pub fn insert_visits(conn: &mut DbConnection, visits: &[CheckedVisit]) -> Result<(), Refusal> {
+    let records: Vec<&AssistanceRecord> = visits.iter().map(|v| &v.record).collect();
+    let items: Vec<&AssistanceItem> = visits.iter().flat_map(|v| &v.items).collect();
+    let helped: Vec<(&str, &str)> = visits
+        .iter()
+        .flat_map(|v| {
+            v.residents
+                .iter()
+                .map(|r| (v.record.id.as_str(), r.as_str()))
+        })
+        .collect();
+    store::insert_records(conn, &records, &items, &helped)?;
+    Ok(())
+}
+
+/// What a stored visit changes besides its own rows: the superseded record and the adoption ledger.
+pub fn apply_visit(conn: &mut DbConnection, visit: &CheckedVisit) -> Result<(), Refusal> {
+    let (household, record, id) = (&visit.household, &visit.record, visit.record.id.as_str());
+    let mut touched: Vec<String> = visit.items.iter().map(|i| i.service_code.clone()).collect();
+    if let Some(old) = &visit.superseded {
         if store::mark_superseded(conn, &old.id, id)? != 1 {
             return Err(Refusal::reject(
                 "already_superseded",
@@ -460,40 +627,26 @@ pub fn assistance_record(
             "upsert",
             Some(&old.author_id),
         )?;
-    }
-    if superseded.is_some() {
         touched.sort();
         touched.dedup();
         for code in touched {
             if let Some(service) = reg::find_service_by_code(conn, &code)? {
-                super::adoption::recompute(conn, &household, &service)?;
+                super::adoption::recompute(conn, household, &service)?;
             }
         }
     } else {
-        for (item, service) in d.items.iter().zip(&services) {
+        for (outcome, service) in visit.outcomes.iter().zip(&visit.services) {
             super::adoption::apply_record(
                 conn,
-                &household,
+                household,
                 service,
-                &record,
-                &item.outcome,
-                &residents,
+                record,
+                outcome,
+                &visit.residents,
             )?;
         }
     }
-    if d.channel == "house_visit" && household.last_visited_at.is_none_or(|v| v < occurred) {
-        reg::set_last_visited(conn, &household, occurred)?;
-    }
-    reg::record_change_by(
-        conn,
-        "assistance_record",
-        id,
-        Some(&record.commune_id),
-        Some(&record.village_id),
-        "upsert",
-        Some(&auth.id),
-    )?;
-    Ok(record)
+    Ok(())
 }
 
 // ---------------------------------------------------------------- communications and difficulties

@@ -10,6 +10,10 @@
 //!   household arriving in a later batch) can still be applied.
 //! - A household or resident edit carries the version it was based on; a stale edit never overwrites:
 //!   it becomes a `conflict` with both versions, kept for the village leader to resolve.
+//! - A batch of new visits only (the phones' usual push) is checked against one read of its receipts,
+//!   households, residents and the catalogue and written with multi-row inserts in one savepoint;
+//!   every other batch, or one whose set-wise write fails, goes record by record. Both give the
+//!   same answers (`push_visits`, `push_each`).
 //! - The pull reads the change log in commit-safe order (see the `sync` migration) and sends the latest
 //!   state of each changed object, or a tombstone.
 
@@ -230,6 +234,199 @@ pub fn push(
     // Phones of one village touch the same households and ledger rows in any order; on PostgreSQL
     // the commune lock keeps concurrent pushes from deadlocking (nothing on SQLite).
     db::lock_commune(conn, auth.commune_id.as_deref())?;
+    let results = match push_visits(conn, auth, device_id, records)? {
+        Some(results) => results,
+        None => push_each(conn, auth, device_id, records)?,
+    };
+    // One event per batch that stored something new, in the batch's transaction.
+    let applied = results
+        .iter()
+        .filter(|r| matches!(r.status, PushStatus::Applied))
+        .count();
+    if applied > 0 {
+        db::webhooks::enqueue(
+            conn,
+            "records.synced",
+            auth.commune_id.as_deref(),
+            serde_json::json!({
+                "device_id": device_id,
+                "user_id": auth.id,
+                "applied": applied,
+                "received": records.len(),
+            }),
+        )?;
+    }
+    Ok(results)
+}
+
+fn applied(id: String, version: i64) -> PushResult {
+    PushResult {
+        id,
+        status: PushStatus::Applied,
+        version: Some(version),
+        error: None,
+        server: None,
+    }
+}
+
+/// The batch a phone sends most: new visits only, none correcting another. It gets the same
+/// results as [`push_each`] with far fewer statements: one read each of its receipts, households,
+/// living residents and the catalogue, then the checks in memory, then multi-row inserts of the
+/// valid records, their items, residents, change-log entries and receipts; the ledger is updated
+/// record by record in batch order, as [`push_each`] does. The writes run in one savepoint. `None`
+/// (nothing written) sends the batch to [`push_each`]: a batch of another shape, or a write that
+/// failed because another connection stored one of its records meanwhile.
+fn push_visits(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    device_id: &str,
+    records: &[PushRecord],
+) -> Result<Option<Vec<PushResult>>, ApiError> {
+    let plain_visit = |r: &PushRecord| {
+        r.kind == "assistance_record"
+            && r.op == "create"
+            && r.data
+                .get("supersedes")
+                .is_none_or(serde_json::Value::is_null)
+    };
+    if records.len() < 2 || !records.iter().all(plain_visit) {
+        return Ok(None);
+    }
+    let named: Vec<Option<(String, String)>> = records
+        .iter()
+        .map(|r| {
+            let id = uuid::Uuid::parse_str(&r.id).ok()?.hyphenated().to_string();
+            let hash = body_hash(r);
+            Some((id, hash))
+        })
+        .collect();
+    // A create's receipt is keyed by its id.
+    let keys: Vec<String> = named.iter().flatten().map(|(id, _)| id.clone()).collect();
+    let mut receipts: std::collections::HashMap<String, db::sync::Receipt> =
+        db::sync::receipts_by_ids(conn, &keys)?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
+    let parsed: Vec<Result<kinds::AssistanceData, Refusal>> =
+        records.iter().map(kinds::data).collect();
+    let households: Vec<String> = parsed
+        .iter()
+        .filter_map(|d| d.as_ref().ok().map(|d| d.household_id.clone()))
+        .collect();
+    let mut lookups = kinds::VisitLookups::prefetch(conn, &households)?;
+    let mut results = Vec::with_capacity(records.len());
+    let mut visits = vec![];
+    let mut stored: Vec<(String, String)> = vec![];
+    let mut seen_in_batch = std::collections::HashSet::new();
+    for ((r, name), data) in records.iter().zip(named).zip(parsed) {
+        let Some((id, hash)) = name else {
+            results.push(rejected(
+                &r.id,
+                "invalid_id",
+                "The id must be a UUID made on the device.".into(),
+                vec![],
+            ));
+            continue;
+        };
+        let first = seen_in_batch.insert(id.clone());
+        if let Some(receipt) = receipts.get(&id) {
+            results.push(replay_result(&id, receipt, &hash));
+            continue;
+        }
+        if !first {
+            results.push(rejected(
+                &id,
+                "duplicate_in_batch",
+                "The id appears twice in this batch.".into(),
+                vec![],
+            ));
+            continue;
+        }
+        match data.and_then(|d| kinds::check_visit(conn, &mut lookups, auth, device_id, &id, &d)) {
+            Ok(visit) => {
+                receipts.insert(
+                    id.clone(),
+                    db::sync::Receipt {
+                        id: id.clone(),
+                        kind: r.kind.clone(),
+                        body_hash: hash.clone(),
+                        version: 1,
+                        status: "applied".into(),
+                    },
+                );
+                visits.push(visit);
+                stored.push((id.clone(), hash));
+                results.push(applied(id, 1));
+            }
+            Err(Refusal::Rejected {
+                code,
+                message,
+                fields,
+            }) => results.push(rejected(&id, code, message, fields)),
+            Err(Refusal::Stale { .. }) => return Ok(None),
+            Err(Refusal::Db(e)) => return Err(e.into()),
+        }
+    }
+    if visits.is_empty() {
+        return Ok(Some(results));
+    }
+    let written = diesel::Connection::transaction::<_, Refusal, _>(conn, |conn| {
+        kinds::insert_visits(conn, &visits)?;
+        for visit in &visits {
+            kinds::apply_visit(conn, visit)?;
+        }
+        // The latest house visit of each household in the batch, if later than the one known.
+        let mut latest: std::collections::BTreeMap<&str, &kinds::CheckedVisit> = Default::default();
+        for v in visits.iter().filter(|v| v.record.channel == "house_visit") {
+            let e = latest.entry(v.household.id.as_str()).or_insert(v);
+            if v.record.occurred_at > e.record.occurred_at {
+                *e = v;
+            }
+        }
+        let visited: Vec<(&db::registry::Household, chrono::NaiveDateTime)> = latest
+            .into_values()
+            .filter(|v| {
+                v.household
+                    .last_visited_at
+                    .is_none_or(|at| at < v.record.occurred_at)
+            })
+            .map(|v| (&v.household, v.record.occurred_at))
+            .collect();
+        db::registry::set_last_visited_many(conn, &visited)?;
+        let changed: Vec<(&str, &str, &str, Option<&str>)> = visits
+            .iter()
+            .map(|v| {
+                let r = &v.record;
+                (
+                    r.id.as_str(),
+                    r.commune_id.as_str(),
+                    r.village_id.as_str(),
+                    Some(auth.id.as_str()),
+                )
+            })
+            .collect();
+        db::registry::record_changes_by(conn, "assistance_record", &changed)?;
+        db::sync::insert_receipts(conn, "assistance_record", &stored, &auth.id, device_id)?;
+        Ok(())
+    });
+    match written {
+        Ok(()) => Ok(Some(results)),
+        Err(Refusal::Db(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )))
+        | Err(Refusal::Rejected { .. } | Refusal::Stale { .. }) => Ok(None),
+        Err(Refusal::Db(e)) => Err(e.into()),
+    }
+}
+
+/// Applies a batch record by record, each in its own savepoint.
+fn push_each(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    device_id: &str,
+    records: &[PushRecord],
+) -> Result<Vec<PushResult>, ApiError> {
     let mut results = Vec::with_capacity(records.len());
     let mut seen_in_batch = std::collections::HashSet::new();
     for r in records {
@@ -271,13 +468,7 @@ pub fn push(
             Ok(version)
         });
         let result = match outcome {
-            Ok(version) => PushResult {
-                id,
-                status: PushStatus::Applied,
-                version: Some(version),
-                error: None,
-                server: None,
-            },
+            Ok(version) => applied(id, version),
             Err(Refusal::Rejected {
                 code,
                 message,
@@ -329,24 +520,6 @@ pub fn push(
             Err(Refusal::Db(e)) => return Err(e.into()),
         };
         results.push(result);
-    }
-    // One event per batch that stored something new, in the batch's transaction.
-    let applied = results
-        .iter()
-        .filter(|r| matches!(r.status, PushStatus::Applied))
-        .count();
-    if applied > 0 {
-        db::webhooks::enqueue(
-            conn,
-            "records.synced",
-            auth.commune_id.as_deref(),
-            serde_json::json!({
-                "device_id": device_id,
-                "user_id": auth.id,
-                "applied": applied,
-                "received": records.len(),
-            }),
-        )?;
     }
     Ok(results)
 }
