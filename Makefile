@@ -8,7 +8,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 NPM ?= npm
 
-.PHONY: run test deps pwa pwa-deps rust-checks supply-chain rust-test api-fuzz pwa-test e2e openapi chromium clean bench bench-pwa
+.PHONY: run test deps pwa pwa-deps rust-checks supply-chain rust-test api-fuzz pwa-test e2e openapi chromium clean bench bench-pwa bench-pouchdb
 
 run: deps pwa
 	$(CARGO) build --release --locked
@@ -75,14 +75,27 @@ clean:
 	$(CARGO) clean
 	rm -rf pwa/dist pwa/node_modules
 
-# Benchmarks (release build): rewrites BENCHMARKS.md. Add PostgreSQL runs with
-#   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres make bench
-#   BENCH_ONLY=pwa make bench   only the web app: sizes, Lighthouse (pinned, installed under target/),
-#                               the offline repeat start
+# Benchmarks (release build): rewrites BENCHMARKS.md. The PostgreSQL rows run against
+# BENCH_DATABASE_URL, by default the server on 127.0.0.1:5432 when one answers there
+# (BENCH_DATABASE_URL=none: SQLite only). The CouchDB-protocol reference (pouchdb-server, pinned)
+# is installed under target/pouchdb.
+#   BENCH_ONLY=ingest make bench   one suite (logins, village_list, ingest, first_pull, dashboard,
+#                                  mixed_load; province only when named); pwa: only the web app:
+#                                  sizes, Lighthouse (pinned, under target/), the offline repeat start
 LIGHTHOUSE_VERSION := 13.5.0
+POUCHDB_SERVER_VERSION := 4.2.0
 bench: deps
-	@if [ "$$BENCH_ONLY" != pwa ]; then $(CARGO) bench --locked --bench bench; fi
+	@if [ "$$BENCH_ONLY" != pwa ]; then $(MAKE) --no-print-directory bench-pouchdb && \
+	  if [ -z "$$BENCH_DATABASE_URL" ] && pg_isready -q -h 127.0.0.1 -p 5432; then \
+	    export BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres; fi; \
+	  if [ "$$BENCH_DATABASE_URL" = none ]; then unset BENCH_DATABASE_URL; fi; \
+	  echo "bench: PostgreSQL: $${BENCH_DATABASE_URL:-not measured}"; \
+	  $(CARGO) bench --locked --bench bench; fi
 	@if [ -z "$$BENCH_ONLY" ] || [ "$$BENCH_ONLY" = pwa ]; then $(MAKE) --no-print-directory bench-pwa; fi
+
+bench-pouchdb:
+	test -x target/pouchdb/node_modules/.bin/pouchdb-server || \
+	  $(NPM) install --prefix target/pouchdb --no-audit --no-fund pouchdb-server@$(POUCHDB_SERVER_VERSION)
 
 bench-pwa: pwa chromium
 	$(CARGO) build --release --locked

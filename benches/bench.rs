@@ -8,7 +8,7 @@
 //! `first_pull` (a new phone pulls its 2,000-household village from no cursor) and `dashboard` (the
 //! chairman's dashboard calls on a commune of 10,000 households and 1,000,000 records); `province`
 //! (the same calls in a PostgreSQL database of 1M households and 20M records) runs only when asked
-//! for with `BENCH_ONLY=province`. `mixed_load` (reads, pulls and pushes at fixed rates up to 2,000 requests/s, open loop). `BENCH_ONLY=logins` runs one suite; `BENCH_DATABASE_URL=postgres://…/postgres` adds PostgreSQL runs.
+//! for with `BENCH_ONLY=province`. `mixed_load` (reads, pulls and pushes at fixed rates up to 2,000 requests/s, open loop). `BENCH_ONLY=logins` runs one suite; `BENCH_DATABASE_URL=postgres://…/postgres` adds PostgreSQL runs (`make bench` sets it when a server answers on 127.0.0.1:5432). The ingest and first-pull suites measure the CouchDB-protocol reference, `pouchdb-server`, beside ours in the same run (DESIGN §7).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -571,6 +571,179 @@ fn bench_ingest(backend: &str, clients: usize) -> IngestFigures {
         not_applied: per_client.iter().map(|c| c.2).sum(),
         retried: per_client.iter().map(|c| c.3).sum(),
     }
+}
+
+// ---------------------------------------------------------------- CouchDB-protocol reference
+
+/// What the CouchDB-protocol server (`pouchdb-server`, the server side CHT-style PouchDB clients
+/// replicate with) does with the same records on the same machine, in the same run.
+struct CouchFigures {
+    version: String,
+    docs: usize,
+    ingest_per_sec: f64,
+    batch_p50_ms: f64,
+    /// One `_changes?include_docs=true` read of every document, from no sequence.
+    changes_ms: f64,
+    changes_docs: usize,
+    changes_encoding: String,
+    changes_wire_kb: f64,
+    changes_gzip_kb: f64,
+}
+
+/// The `pouchdb-server` that `make bench` installs under `target/pouchdb` (or `BENCH_POUCHDB`).
+fn pouchdb_server() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("BENCH_POUCHDB")
+        .map(Into::into)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/pouchdb/node_modules/.bin/pouchdb-server")
+        });
+    path.exists().then_some(path)
+}
+
+/// `pouchdb-server` on LevelDB in a temp folder: the same house visits as documents, pushed in
+/// 100-document `_bulk_docs` batches by one client one after another, then read back through
+/// `_changes` with the documents, as a new replica starts.
+fn bench_couch_reference(records: &[serde_json::Value]) -> Option<CouchFigures> {
+    let bin = pouchdb_server()?;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut child = Command::new(&bin)
+        .args(["--port", &port.to_string(), "--dir"])
+        .arg(dir.path())
+        .args(["--no-stdout-logs", "--no-color", "--config"])
+        .arg(dir.path().join("config.json"))
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start pouchdb-server");
+    let base = format!("http://127.0.0.1:{port}");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let client = reqwest::Client::builder()
+        .gzip(false)
+        .build()
+        .expect("client");
+    let figures = rt.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let welcome: serde_json::Value = loop {
+            if let Ok(r) = client.get(&base).send().await {
+                if let Ok(v) = r.json().await {
+                    break v;
+                }
+            }
+            assert!(Instant::now() < deadline, "pouchdb-server did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let db = format!("{base}/visits");
+        let created = client.put(&db).send().await.expect("create db");
+        assert!(
+            created.status().is_success(),
+            "create db: {}",
+            created.status()
+        );
+        // The same documents the phones push: the record's data under its id.
+        let bodies: Vec<Vec<u8>> = records
+            .chunks(INGEST_BATCH)
+            .map(|batch| {
+                let docs: Vec<serde_json::Value> = batch
+                    .iter()
+                    .map(|r| {
+                        let mut doc = r["data"].clone();
+                        doc["_id"] = r["id"].clone();
+                        doc["kind"] = r["kind"].clone();
+                        doc
+                    })
+                    .collect();
+                serde_json::to_vec(&serde_json::json!({ "docs": docs })).expect("json")
+            })
+            .collect();
+        let mut latencies = vec![];
+        let started = Instant::now();
+        for body in bodies {
+            let t = Instant::now();
+            let res = client
+                .post(format!("{db}/_bulk_docs"))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("_bulk_docs");
+            assert!(res.status().is_success(), "_bulk_docs: {}", res.status());
+            let answer: Vec<serde_json::Value> = res.json().await.expect("json");
+            assert!(
+                answer.iter().all(|a| a["ok"] == true),
+                "a document was refused"
+            );
+            latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        let ingest_s = started.elapsed().as_secs_f64();
+        latencies.sort_by(|a, b| a.total_cmp(b));
+        let t = Instant::now();
+        let res = client
+            .get(format!("{db}/_changes?include_docs=true&since=0"))
+            .header("accept-encoding", "gzip, deflate, br, zstd")
+            .send()
+            .await
+            .expect("_changes");
+        let encoding = res
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("identity")
+            .to_owned();
+        let wire = res.bytes().await.expect("body");
+        let changes_ms = t.elapsed().as_secs_f64() * 1000.0;
+        let raw = match encoding.as_str() {
+            "gzip" => {
+                let mut out = vec![];
+                std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&wire[..]), &mut out)
+                    .expect("gzip");
+                out
+            }
+            "br" => {
+                let mut out = vec![];
+                std::io::Read::read_to_end(
+                    &mut brotli_decompressor::Decompressor::new(&wire[..], 4096),
+                    &mut out,
+                )
+                .expect("br");
+                out
+            }
+            "deflate" => {
+                let mut out = vec![];
+                std::io::Read::read_to_end(
+                    &mut flate2::read::ZlibDecoder::new(&wire[..]),
+                    &mut out,
+                )
+                .expect("deflate");
+                out
+            }
+            _ => wire.to_vec(),
+        };
+        let page: serde_json::Value = serde_json::from_slice(&raw)
+            .unwrap_or_else(|e| panic!("_changes ({encoding}) is not JSON: {e}"));
+        let mut gz = flate2::write::GzEncoder::new(vec![], flate2::Compression::default());
+        gz.write_all(&raw).expect("gzip");
+        CouchFigures {
+            version: welcome["version"].as_str().unwrap_or("?").to_owned(),
+            docs: records.len(),
+            ingest_per_sec: records.len() as f64 / ingest_s,
+            batch_p50_ms: percentile(&latencies, 50.0),
+            changes_ms,
+            changes_docs: page["results"].as_array().map_or(0, Vec::len),
+            changes_encoding: encoding,
+            changes_wire_kb: wire.len() as f64 / 1000.0,
+            changes_gzip_kb: gz.finish().expect("gzip").len() as f64 / 1000.0,
+        }
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    Some(figures)
 }
 
 /// The physical limit on this machine: the rows one visit leaves (record, item, helped resident,
@@ -1389,18 +1562,44 @@ fn main() {
         writeln!(out).ok();
     }
 
+    // The CouchDB-protocol reference, once for both the ingest and the pull comparison.
+    let couch = if wants("ingest") || wants("first_pull") {
+        eprintln!("bench: CouchDB-protocol reference (pouchdb-server)…");
+        let village: Vec<(String, Vec<String>)> = (0..330)
+            .map(|_| {
+                let residents = (0..3).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+                (uuid::Uuid::new_v4().to_string(), residents)
+            })
+            .collect();
+        let f = bench_couch_reference(&visits(&village, INGEST_RECORDS, 99));
+        if f.is_none() {
+            eprintln!("bench: pouchdb-server is not installed (make bench installs it under target/pouchdb): no reference figures");
+        }
+        f
+    } else {
+        None
+    };
+    let couch_note = |out: &mut String| {
+        if couch.is_none() {
+            writeln!(out, "**No reference figures: `pouchdb-server` was not installed** (`make bench` installs it under `target/pouchdb`).\n").ok();
+        }
+    };
+
     if wants("ingest") {
         writeln!(out, "## Sync ingest over HTTP\n").ok();
         writeln!(out, "The demo commune seeded with 2,000 households (about 330 in Phú Lộc); the Phú Lộc volunteer pushes {INGEST_RECORDS} house visits (one resident, one service each) in {INGEST_BATCH}-record batches, either from one phone or from 4 phones at once (own device ids), each phone sending its batches one after another; at most {} s of pushing, a fresh server and database for each row. Budgets (DESIGN §7): ≥ 10,000 records/s, ≤ 100 MB RSS. Peak RSS is the server's high-water mark during the pushes (reset after sign-in). Latency = one batch, at the client.\n", INGEST_TIME_CAP.as_secs()).ok();
         writeln!(out, "| backend | phones | records stored | seconds | records/s | budget records/s | batch p50 ms | batch p95 ms | RSS before MiB | peak RSS MiB | budget RSS MiB | not applied | retried batches |").ok();
         writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|").ok();
         let mut best_sqlite = 0.0f64;
+        let mut best_postgres = 0.0f64;
         for backend in &backends {
             for clients in [1, 4] {
                 eprintln!("bench: ingest on {backend} with {clients} client(s)…");
                 let f = bench_ingest(backend, clients);
                 if f.backend == "sqlite" {
                     best_sqlite = best_sqlite.max(f.per_sec);
+                } else {
+                    best_postgres = best_postgres.max(f.per_sec);
                 }
                 writeln!(
                     out,
@@ -1413,6 +1612,12 @@ fn main() {
         }
         eprintln!("bench: ingest baseline…");
         let baseline = sqlite_baseline(INGEST_RECORDS);
+        if let Some(c) = &couch {
+            writeln!(out, "\nReference, same run: `pouchdb-server` {} (the CouchDB protocol CHT-style PouchDB clients replicate with; LevelDB, in a temp folder) takes the same {} visits as documents in {INGEST_BATCH}-document `_bulk_docs` batches from one client: **{:.0} documents/s** (batch p50 {:.1} ms), storing them with no checks, no ledger and no tallies. DESIGN §7 asks for at least twice that. Our best figures are **{:.2}×** it on SQLite{}.", c.version, c.docs, c.ingest_per_sec, c.batch_p50_ms, best_sqlite / c.ingest_per_sec,
+                if best_postgres > 0.0 { format!(" and **{:.2}×** on PostgreSQL", best_postgres / c.ingest_per_sec) } else { String::new() }).ok();
+        } else {
+            couch_note(&mut out);
+        }
         writeln!(out, "\nBaseline, same run: the rows one visit leaves (record, item, helped resident, receipt, change-log entry) inserted straight into a SQLite file with diesel, WAL, `synchronous=FULL`, one transaction per {INGEST_BATCH} records, no HTTP and no checks: **{baseline:.0} records/s**. The server's best SQLite figure above is {:.1} % of it ({:.0}× slower).\n", 100.0 * best_sqlite / baseline, baseline / best_sqlite.max(1.0)).ok();
     }
 
@@ -1425,9 +1630,14 @@ fn main() {
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         )
         .ok();
+        let mut per_record = vec![];
         for backend in &backends {
             eprintln!("bench: first pull on {backend}…");
             let f = bench_first_pull(backend);
+            per_record.push((
+                f.backend.clone(),
+                f.p50_ms * 1000.0 / f.changes.max(1) as f64,
+            ));
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {:.0} | {:.0} | 1000 | {} | {:.0} | 600 | {:.0} | {:.0} | {:.1} |",
@@ -1447,6 +1657,16 @@ fn main() {
             .ok();
         }
         writeln!(out).ok();
+        if let Some(c) = &couch {
+            let couch_us = c.changes_ms * 1000.0 / c.changes_docs.max(1) as f64;
+            let ours: Vec<String> = per_record
+                .iter()
+                .map(|(b, us)| format!("{b} {us:.1} µs ({:.1}× faster)", couch_us / us))
+                .collect();
+            writeln!(out, "Reference, same run: `pouchdb-server` {} serves the {} documents of the ingest reference through one `_changes?include_docs=true` read from no sequence in **{:.0} ms** ({} on the wire: {:.0} KB; {:.0} KB gzipped), **{couch_us:.1} µs per document**. Per change at p50 above: {}. DESIGN §7 asks for at least three times faster per record.\n", c.version, c.changes_docs, c.changes_ms, c.changes_encoding, c.changes_wire_kb, c.changes_gzip_kb, ours.join(", ")).ok();
+        } else {
+            couch_note(&mut out);
+        }
     }
 
     let dashboard_table = |out: &mut String, f: &DashboardFigures, scale: &str, budget: &str| {

@@ -20,7 +20,7 @@ while True:
     cursor = p['cursor']
     if not p['has_more']: break
 village = [(h, res[h]) for h in hh if res.get(h)]
-rng = random.Random(7); now = datetime.datetime.now(datetime.timezone.utc)
+rng = random.Random(int(__import__("os").environ.get("SEED", "7"))); now = datetime.datetime.now(datetime.timezone.utc)
 def rec():
     h, rs = village[rng.randrange(len(village))]
     t = now - datetime.timedelta(seconds=rng.randrange(60, 1209600))
