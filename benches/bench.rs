@@ -356,13 +356,13 @@ fn reset_peak_rss(server: &Server) {
     let _ = std::fs::write(format!("/proc/{}/clear_refs", server.child.id()), "5");
 }
 
-/// The volunteer's households with their residents, from a full pull.
-async fn village_by_pull(
+/// Pulls from no cursor until `has_more` is false, handing each change to `each`; the cursor reached.
+async fn pull_all(
     client: &reqwest::Client,
     base: &str,
     token: &str,
-) -> Vec<(String, Vec<String>)> {
-    let mut residents: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    mut each: impl FnMut(&serde_json::Value),
+) -> String {
     let mut cursor = String::new();
     loop {
         let page: serde_json::Value = client
@@ -375,32 +375,50 @@ async fn village_by_pull(
             .json()
             .await
             .expect("json");
-        for c in page["changes"].as_array().expect("changes") {
-            match c["kind"].as_str() {
-                Some("household") if c["op"] == "upsert" => {
-                    residents
-                        .entry(c["id"].as_str().expect("id").to_owned())
-                        .or_default();
-                }
-                Some("resident") if c["op"] == "upsert" => {
-                    residents
-                        .entry(
-                            c["data"]["household_id"]
-                                .as_str()
-                                .expect("household")
-                                .to_owned(),
-                        )
-                        .or_default()
-                        .push(c["id"].as_str().expect("id").to_owned());
-                }
-                _ => {}
-            }
-        }
+        page["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .for_each(&mut each);
         cursor = page["cursor"].as_str().expect("cursor").to_owned();
         if page["has_more"] != true {
-            break;
+            return cursor;
         }
     }
+}
+
+/// The village's latest sync cursor, as a phone that has pulled everything holds it.
+async fn latest_cursor(client: &reqwest::Client, base: &str, token: &str) -> String {
+    pull_all(client, base, token, |_| {}).await
+}
+
+/// The volunteer's households with their residents, from a full pull.
+async fn village_by_pull(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> Vec<(String, Vec<String>)> {
+    let mut residents: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    pull_all(client, base, token, |c| match c["kind"].as_str() {
+        Some("household") if c["op"] == "upsert" => {
+            residents
+                .entry(c["id"].as_str().expect("id").to_owned())
+                .or_default();
+        }
+        Some("resident") if c["op"] == "upsert" => {
+            residents
+                .entry(
+                    c["data"]["household_id"]
+                        .as_str()
+                        .expect("household")
+                        .to_owned(),
+                )
+                .or_default()
+                .push(c["id"].as_str().expect("id").to_owned());
+        }
+        _ => {}
+    })
+    .await;
     residents
         .into_iter()
         .filter(|(_, r)| !r.is_empty())
@@ -1327,38 +1345,6 @@ async fn open_loop(
     let elapsed = start.elapsed().as_secs_f64();
     latencies.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
     (latencies, errors, n as f64 / elapsed)
-}
-
-/// The village's latest sync cursor, as a phone that has pulled everything holds it.
-async fn latest_cursor(client: &reqwest::Client, base: &str, token: &str) -> String {
-    let page: serde_json::Value = client
-        .get(format!("{base}/api/v1/sync/pull"))
-        .query(&[("limit", "5000")])
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("pull")
-        .json()
-        .await
-        .expect("json");
-    let mut cursor = page["cursor"].as_str().expect("cursor").to_owned();
-    loop {
-        let page: serde_json::Value = client
-            .get(format!("{base}/api/v1/sync/pull"))
-            .query(&[("limit", "5000"), ("cursor", cursor.as_str())])
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("pull")
-            .json()
-            .await
-            .expect("json");
-        cursor = page["cursor"].as_str().expect("cursor").to_owned();
-        if page["has_more"] != true {
-            break;
-        }
-    }
-    cursor
 }
 
 fn bench_mixed_load(backend: &str) -> Vec<MixedRow> {

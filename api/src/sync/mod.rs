@@ -158,6 +158,16 @@ pub fn body_hash(r: &PushRecord) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The answer to a record whose id is not a UUID.
+fn invalid_id(r: &PushRecord) -> PushResult {
+    rejected(
+        &r.id,
+        "invalid_id",
+        "The id must be a UUID made on the device.".into(),
+        vec![],
+    )
+}
+
 fn rejected(id: &str, code: &str, message: String, fields: Vec<FieldError>) -> PushResult {
     PushResult {
         id: id.to_owned(),
@@ -320,12 +330,7 @@ fn push_visits(
     let mut seen_in_batch = std::collections::HashSet::new();
     for ((r, name), data) in records.iter().zip(named).zip(parsed) {
         let Some((id, hash)) = name else {
-            results.push(rejected(
-                &r.id,
-                "invalid_id",
-                "The id must be a UUID made on the device.".into(),
-                vec![],
-            ));
+            results.push(invalid_id(r));
             continue;
         };
         let first = seen_in_batch.insert(id.clone());
@@ -431,12 +436,7 @@ fn push_each(
     let mut seen_in_batch = std::collections::HashSet::new();
     for r in records {
         let Ok(uuid) = uuid::Uuid::parse_str(&r.id) else {
-            results.push(rejected(
-                &r.id,
-                "invalid_id",
-                "The id must be a UUID made on the device.".into(),
-                vec![],
-            ));
+            results.push(invalid_id(r));
             continue;
         };
         let id = uuid.hyphenated().to_string();
