@@ -497,13 +497,17 @@ fn ledger_rows(
 }
 
 /// Visits arrive in any order (phones sync late, batches interleave) and the ledger is folded one
-/// record at a time; whatever the order, it must equal what a full recompute from every live record
-/// gives. Includes equal timestamps, a leader's correction in the middle, and a superseding record.
+/// record at a time (alone) or one batch at a time (the set-wise path, for batches of two or more);
+/// whatever the order, it must equal what a full recompute from every live record gives, with one
+/// change-log entry for each entry and the tallies right. Includes equal timestamps, two
+/// households in one batch, a leader's correction in the middle, a batch that meets it (applied
+/// record by record) and a superseding record.
 async fn the_ledger_folds_visits_in_any_order_as_a_full_recompute_would(app: TestApp) {
     use rand::rngs::ChaCha8Rng;
     use rand::{RngExt, SeedableRng};
     let f = app.fixture().await;
     let (h, r) = household(&app, &f).await;
+    let (h2, r2) = household(&app, &f).await;
     let mut rng = ChaCha8Rng::seed_from_u64(18);
     let outcomes = ["done", "assisted", "declined", "needs_follow_up"];
     let mut records = vec![];
@@ -517,23 +521,28 @@ async fn the_ledger_folds_visits_in_any_order_as_a_full_recompute_would(app: Tes
         } else {
             "cashless_tuition"
         };
+        let (hh, rr) = if rng.random_bool(0.7) {
+            (&h, &r)
+        } else {
+            (&h2, &r2)
+        };
         let who: Vec<&str> = match rng.random_range(0..3) {
-            0 => vec![&r[0]],
-            1 => vec![&r[1]],
-            _ => vec![&r[0], &r[1]],
+            0 => vec![&rr[0]],
+            1 => vec![&rr[1]],
+            _ => vec![&rr[0], &rr[1]],
         };
         let outcome = outcomes[rng.random_range(0..4)];
         records.push(
             json!({"kind": "assistance_record", "id": id(), "op": "create", "data": {
-            "household_id": h, "resident_ids": who, "occurred_at": at, "channel": "house_visit",
+            "household_id": hh, "resident_ids": who, "occurred_at": at, "channel": "house_visit",
             "items": [{"service_code": service, "outcome": outcome}]}}),
         );
     }
-    // A later visit, after the leader's correction, for one resident.
-    records.push(json!({"kind": "assistance_record", "id": id(), "op": "create", "data": {
+    // Later visits, after the leader's correction: one for another resident alone, then a batch
+    // with one for the corrected resident, which the records decide again.
+    let later = json!({"kind": "assistance_record", "id": id(), "op": "create", "data": {
         "household_id": h, "resident_ids": [&r[1]], "occurred_at": chrono::Utc::now().to_rfc3339(),
-        "channel": "house_visit", "items": [{"service_code": "vneid_level2", "outcome": "assisted"}]}}));
-    let later = records.pop().expect("later");
+        "channel": "house_visit", "items": [{"service_code": "vneid_level2", "outcome": "assisted"}]}});
     // Shuffled arrival, in batches of 1 to 7.
     for i in (1..records.len()).rev() {
         records.swap(i, rng.random_range(0..=i));
@@ -556,6 +565,27 @@ async fn the_ledger_folds_visits_in_any_order_as_a_full_recompute_would(app: Tes
         statuses(&push(&app, &f.volunteer.token, "p", json!([later])).await),
         ["applied"]
     );
+    let now = chrono::Utc::now().to_rfc3339();
+    let after_correction = json!([
+        {"kind": "assistance_record", "id": id(), "op": "create", "data": {
+            "household_id": h2, "resident_ids": [&r2[0]], "occurred_at": now,
+            "channel": "house_visit", "items": [{"service_code": "vneid_level2", "outcome": "assisted"}]}},
+        {"kind": "assistance_record", "id": id(), "op": "create", "data": {
+            "household_id": h, "resident_ids": [&r[0]], "occurred_at": now,
+            "channel": "house_visit", "items": [{"service_code": "vneid_level2", "outcome": "assisted"}]}},
+    ]);
+    assert_eq!(
+        statuses(&push(&app, &f.volunteer.token, "p", after_correction).await),
+        ["applied", "applied"]
+    );
+    let duc = ledger_rows(&app, &h)
+        .into_iter()
+        .find(|row| row.0 == r[0] && row.1 == "vneid_level2")
+        .expect("Đức's VNeID");
+    assert_eq!(
+        duc.4, "record",
+        "a visit after the correction: the records decide"
+    );
     // A correction of one of the early records.
     let mut fix = records[3].clone();
     fix["data"]["supersedes"] = fix["id"].clone();
@@ -566,22 +596,46 @@ async fn the_ledger_folds_visits_in_any_order_as_a_full_recompute_would(app: Tes
         ["applied"]
     );
 
-    let folded = ledger_rows(&app, &h);
-    assert!(folded.iter().any(|row| row.2 == "done"), "{folded:?}");
+    let folded = (ledger_rows(&app, &h), ledger_rows(&app, &h2));
+    assert!(folded.0.iter().any(|row| row.2 == "done"), "{folded:?}");
+    assert!(folded.1.iter().any(|row| row.2 == "done"), "{folded:?}");
     let mut conn = app.conn();
-    let household = tungnha::db::registry::find_household(&mut conn, &h)
-        .expect("query")
-        .expect("household");
-    for code in ["vneid_level2", "cashless_tuition"] {
-        let service = tungnha::db::registry::find_service_by_code(&mut conn, code)
+    {
+        use diesel::prelude::*;
+        use tungnha::db::schema::{adoptions::dsl as a, changes::dsl as c};
+        let entries: Vec<String> = a::adoptions
+            .filter(a::household_id.eq_any([&h, &h2]))
+            .select(a::id)
+            .load(&mut conn)
+            .expect("entries");
+        let logged: Vec<String> = c::changes
+            .filter(c::kind.eq("adoption"))
+            .select(c::object_id)
+            .load(&mut conn)
+            .expect("changes");
+        assert!(
+            entries.iter().all(|e| logged.contains(e)),
+            "every ledger entry is in the change log"
+        );
+    }
+    assert!(tungnha::db::tallies::verify(&mut conn)
+        .expect("verify")
+        .is_empty());
+    for id in [&h, &h2] {
+        let household = tungnha::db::registry::find_household(&mut conn, id)
             .expect("query")
-            .expect("service");
-        tungnha::sync::adoption::recompute(&mut conn, &household, &service).expect("recompute");
+            .expect("household");
+        for code in ["vneid_level2", "cashless_tuition"] {
+            let service = tungnha::db::registry::find_service_by_code(&mut conn, code)
+                .expect("query")
+                .expect("service");
+            tungnha::sync::adoption::recompute(&mut conn, &household, &service).expect("recompute");
+        }
     }
     assert_eq!(
-        ledger_rows(&app, &h),
+        (ledger_rows(&app, &h), ledger_rows(&app, &h2)),
         folded,
-        "folding one record at a time differs from a recompute"
+        "folding records or batches differs from a recompute"
     );
 }
 

@@ -1137,6 +1137,72 @@ pub fn adoptions_for(
         .load(conn)
 }
 
+/// The ledger entries of many households at once (one read per 500 households).
+pub fn adoptions_of_households(
+    conn: &mut DbConnection,
+    household_ids: &[String],
+) -> QueryResult<Vec<Adoption>> {
+    let mut out = vec![];
+    for chunk in household_ids.chunks(super::sync::BATCH_ROWS) {
+        out.extend(
+            adoptions::table
+                .filter(adoptions::household_id.eq_any(chunk))
+                .select(Adoption::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Writes ledger entries as they are: new ones in multi-row inserts (500 a statement), the others
+/// updated by id. The caller logs the changes.
+pub fn write_adoptions(
+    conn: &mut DbConnection,
+    new: &[&Adoption],
+    changed: &[&Adoption],
+) -> QueryResult<()> {
+    for a in changed {
+        diesel::update(adoptions::table.find(&a.id))
+            .set((
+                adoptions::status.eq(&a.status),
+                adoptions::status_on.eq(a.status_on),
+                adoptions::set_by.eq(&a.set_by),
+                adoptions::source.eq(&a.source),
+                adoptions::source_record_id.eq(&a.source_record_id),
+                adoptions::note.eq(&a.note),
+                adoptions::updated_at.eq(a.updated_at),
+            ))
+            .execute(conn)?;
+    }
+    let rows: Vec<_> = new
+        .iter()
+        .map(|a| {
+            (
+                adoptions::id.eq(&a.id),
+                adoptions::commune_id.eq(&a.commune_id),
+                adoptions::village_id.eq(&a.village_id),
+                adoptions::household_id.eq(&a.household_id),
+                adoptions::resident_id.eq(&a.resident_id),
+                adoptions::subject_id.eq(&a.subject_id),
+                adoptions::service_code.eq(&a.service_code),
+                adoptions::status.eq(&a.status),
+                adoptions::status_on.eq(a.status_on),
+                adoptions::set_by.eq(&a.set_by),
+                adoptions::source.eq(&a.source),
+                adoptions::source_record_id.eq(&a.source_record_id),
+                adoptions::note.eq(&a.note),
+                adoptions::updated_at.eq(a.updated_at),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(super::sync::BATCH_ROWS) {
+        crate::per_backend!(conn, |c| diesel::insert_into(adoptions::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
 /// Households by id, deleted ones included (the pull sends their tombstones).
 pub fn households_by_ids(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Household>> {
     households::table

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 
-use super::kinds::local_date;
+use super::kinds::{local_date, CheckedVisit};
 use crate::db::registry::{self as reg, Adoption, AdoptionEntry, Household, Service};
 use crate::db::sync::{self as store, AssistanceRecord};
 use crate::db::DbConnection;
@@ -209,4 +209,158 @@ pub fn apply_record(
         }
     }
     Ok(())
+}
+
+/// [`apply_record`] for a batch of new, live visits at once, with the same result: one read of the
+/// batch's households' entries and one of the records behind them, the visits folded in in batch
+/// order in memory, then each entry that changed written once (new ones in multi-row inserts) with
+/// one change-log entry. Returns `false` having written nothing when a visit meets an entry set by
+/// hand before it happened (where [`apply_record`] recomputes from every record): the caller then
+/// applies the batch record by record.
+pub fn apply_visits(conn: &mut DbConnection, visits: &[CheckedVisit]) -> diesel::QueryResult<bool> {
+    let mut households: Vec<String> = visits.iter().map(|v| v.household.id.clone()).collect();
+    households.sort();
+    households.dedup();
+    let services: std::collections::HashSet<&str> = visits
+        .iter()
+        .flat_map(|v| v.services.iter().map(|s| s.code.as_str()))
+        .collect();
+    // What this batch changes, keyed by (subject, service).
+    #[derive(PartialEq)]
+    enum Write {
+        Kept,
+        Update,
+        Insert,
+    }
+    let mut ledger: HashMap<(String, String), (Adoption, Write)> =
+        reg::adoptions_of_households(conn, &households)?
+            .into_iter()
+            .filter(|a| services.contains(a.service_code.as_str()))
+            .map(|a| {
+                (
+                    (a.subject_id.clone(), a.service_code.clone()),
+                    (a, Write::Kept),
+                )
+            })
+            .collect();
+    // The records behind the entries, as (when, id): read once, then the batch's own as they land.
+    let evidence_ids: Vec<String> = ledger
+        .values()
+        .filter(|(a, _)| a.source == "record" && a.status != "unknown")
+        .filter_map(|(a, _)| a.source_record_id.clone())
+        .collect();
+    let mut evidence: HashMap<String, chrono::NaiveDateTime> = HashMap::new();
+    for chunk in evidence_ids.chunks(crate::db::sync::BATCH_ROWS) {
+        for r in store::records_by_ids(conn, chunk)? {
+            evidence.insert(r.id, r.occurred_at);
+        }
+    }
+    let now = crate::db::now();
+    for visit in visits {
+        let (household, record) = (&visit.household, &visit.record);
+        for (outcome, service) in visit.outcomes.iter().zip(&visit.services) {
+            let per_person = ServiceLevel::from_db(&service.level) == ServiceLevel::Person;
+            let subjects: Vec<&str> = if per_person {
+                visit.residents.iter().map(String::as_str).collect()
+            } else {
+                vec![household.id.as_str()]
+            };
+            let key_of = |s: &str| (s.to_owned(), service.code.clone());
+            // Entries set by hand are never changed here, so the batch's first read decides.
+            let hand_set_before = subjects.iter().any(|s| {
+                ledger.get(&key_of(s)).is_some_and(|(e, _)| {
+                    e.source != "record" && e.updated_at <= record.occurred_at
+                })
+            });
+            if hand_set_before {
+                return Ok(false);
+            }
+            let status = match outcome.as_str() {
+                "done" => "done",
+                "declined" => "declined",
+                _ => "assisted",
+            };
+            let key = (record.occurred_at, record.id.as_str());
+            for subject in subjects {
+                let current = ledger.get(&key_of(subject)).map(|(e, _)| e);
+                if current.is_some_and(|c| c.source != "record") {
+                    // Set by hand after this visit happened: kept.
+                    continue;
+                }
+                let prev = current
+                    .filter(|c| c.status != "unknown")
+                    .and_then(|c| c.source_record_id.as_deref())
+                    .and_then(|id| evidence.get(id).map(|at| (*at, id)));
+                let replace = match (current, prev) {
+                    (Some(c), Some(prev)) => {
+                        let newer = key > prev;
+                        if c.status == "done" {
+                            status == "done" && !newer
+                        } else {
+                            status == "done" || newer
+                        }
+                    }
+                    _ => true,
+                };
+                if !replace {
+                    continue;
+                }
+                let entry = Adoption {
+                    id: current.map_or_else(crate::db::new_id, |c| c.id.clone()),
+                    commune_id: household.commune_id.clone(),
+                    village_id: household.village_id.clone(),
+                    household_id: household.id.clone(),
+                    resident_id: per_person.then(|| subject.to_owned()),
+                    subject_id: subject.to_owned(),
+                    service_code: service.code.clone(),
+                    status: status.to_owned(),
+                    status_on: local_date(record.occurred_at),
+                    set_by: Some(record.author_id.clone()),
+                    source: "record".to_owned(),
+                    source_record_id: Some(record.id.clone()),
+                    note: None,
+                    updated_at: now,
+                };
+                let write = match ledger.get(&key_of(subject)) {
+                    None | Some((_, Write::Insert)) => Write::Insert,
+                    Some(_) => Write::Update,
+                };
+                evidence.insert(record.id.clone(), record.occurred_at);
+                ledger.insert(key_of(subject), (entry, write));
+            }
+        }
+    }
+    let mut written: Vec<(&Adoption, bool)> = ledger
+        .values()
+        .filter(|(_, w)| *w != Write::Kept)
+        .map(|(a, w)| (a, *w == Write::Insert))
+        .collect();
+    // One order for every writer, so two batches never lock the same rows in opposite orders.
+    written.sort_by(|(a, _), (b, _)| {
+        (&a.subject_id, &a.service_code).cmp(&(&b.subject_id, &b.service_code))
+    });
+    let new: Vec<&Adoption> = written
+        .iter()
+        .filter(|(_, n)| *n)
+        .map(|(a, _)| *a)
+        .collect();
+    let changed: Vec<&Adoption> = written
+        .iter()
+        .filter(|(_, n)| !*n)
+        .map(|(a, _)| *a)
+        .collect();
+    reg::write_adoptions(conn, &new, &changed)?;
+    let logged: Vec<(&str, &str, &str, Option<&str>)> = written
+        .iter()
+        .map(|(a, _)| {
+            (
+                a.id.as_str(),
+                a.commune_id.as_str(),
+                a.village_id.as_str(),
+                None,
+            )
+        })
+        .collect();
+    reg::record_changes_by(conn, "adoption", &logged)?;
+    Ok(true)
 }

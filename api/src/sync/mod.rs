@@ -377,8 +377,10 @@ fn push_visits(
     }
     let written = diesel::Connection::transaction::<_, Refusal, _>(conn, |conn| {
         kinds::insert_visits(conn, &visits)?;
-        for visit in &visits {
-            kinds::apply_visit(conn, visit)?;
+        if !adoption::apply_visits(conn, &visits)? {
+            for visit in &visits {
+                kinds::apply_visit(conn, visit)?;
+            }
         }
         // The latest house visit of each household in the batch, if later than the one known.
         let mut latest: std::collections::BTreeMap<&str, &kinds::CheckedVisit> = Default::default();
