@@ -19,6 +19,7 @@ both_backends!(
     records_outside_scope_or_time_are_rejected_with_reasons,
     oversized_batches_and_bad_device_ids_are_refused_whole,
     leaders_see_which_devices_synced,
+    a_pull_notes_the_device_at_most_once_a_minute,
     online_clients_create_records_idempotently_and_read_them_in_scope,
     a_batch_of_visits_answers_each_record_as_it_would_alone,
     a_batch_that_meets_a_stored_record_without_receipt_is_applied_record_by_record,
@@ -941,6 +942,53 @@ async fn leaders_see_which_devices_synced(app: TestApp) {
     .await;
     let all = body(app.get_authed("/api/v1/devices", &f.admin.token).await).await;
     assert_eq!(all["items"].as_array().expect("items").len(), 2);
+}
+
+/// A phone that polls does not make every pull a write: `last_pull_at` moves only once the stored
+/// one is a minute old (`db::sync::PULL_SEEN_EVERY_SECONDS`).
+async fn a_pull_notes_the_device_at_most_once_a_minute(app: TestApp) {
+    use diesel::prelude::*;
+    use tungnha::db::schema::devices::dsl as d;
+    let f = app.fixture().await;
+    let stored = |app: &TestApp| -> Option<chrono::NaiveDateTime> {
+        d::devices
+            .filter(d::id.eq("poller"))
+            .select(d::last_pull_at)
+            .get_result(&mut app.conn())
+            .expect("device")
+    };
+    let set = |app: &TestApp, ago: i64| {
+        let at = chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp() - ago, 0)
+            .expect("time")
+            .naive_utc();
+        diesel::update(d::devices.filter(d::id.eq("poller")))
+            .set(d::last_pull_at.eq(at))
+            .execute(&mut app.conn())
+            .expect("set");
+        at
+    };
+    let pull = || app.get_authed("/api/v1/sync/pull?device_id=poller", &f.volunteer.token);
+    assert_eq!(pull().await.status(), 200);
+    assert!(stored(&app).is_some(), "the first pull notes the device");
+    let recent = set(&app, 30);
+    assert_eq!(pull().await.status(), 200);
+    assert_eq!(
+        stored(&app),
+        Some(recent),
+        "a pull 30 s later writes nothing"
+    );
+    let old = set(&app, 61);
+    assert_eq!(pull().await.status(), 200);
+    let now = stored(&app).expect("noted");
+    assert!(now > old + chrono::Duration::seconds(30), "{old} → {now}");
+    // A push still notes the device every time.
+    push(&app, &f.volunteer.token, "poller", json!([])).await;
+    let pushed: Option<chrono::NaiveDateTime> = d::devices
+        .filter(d::id.eq("poller"))
+        .select(d::last_push_at)
+        .get_result(&mut app.conn())
+        .expect("device");
+    assert!(pushed.is_some());
 }
 
 async fn online_clients_create_records_idempotently_and_read_them_in_scope(app: TestApp) {

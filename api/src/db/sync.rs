@@ -463,6 +463,10 @@ pub struct Device {
     pub last_error: Option<String>,
 }
 
+/// A pull writes the device's `last_pull_at` only when the one stored is older than this: a phone
+/// that polls does not turn every read into a write (on SQLite, a commit and an fsync each).
+pub const PULL_SEEN_EVERY_SECONDS: i64 = 60;
+
 /// Notes a push or a pull from a device.
 pub fn touch_device(
     conn: &mut DbConnection,
@@ -472,27 +476,31 @@ pub fn touch_device(
     push: Option<(i64, i64, Option<&str>)>,
 ) -> QueryResult<()> {
     let now = super::now();
-    let exists: bool = diesel::select(diesel::dsl::exists(
-        devices::table
-            .filter(devices::id.eq(device_id))
-            .filter(devices::user_id.eq(user_id)),
-    ))
-    .get_result(conn)?;
-    if !exists {
-        diesel::insert_into(devices::table)
-            .values((
-                devices::id.eq(device_id),
-                devices::user_id.eq(user_id),
-                devices::commune_id.eq(commune_id),
-                devices::first_seen_at.eq(now),
-                devices::records_applied.eq(0),
-                devices::records_rejected.eq(0),
-            ))
-            .execute(conn)?;
-    }
     let target = devices::table
         .filter(devices::id.eq(device_id))
         .filter(devices::user_id.eq(user_id));
+    let last_pull: Option<Option<NaiveDateTime>> = target
+        .select(devices::last_pull_at)
+        .first(conn)
+        .optional()?;
+    match (&push, last_pull) {
+        (None, Some(Some(at))) if now - at < chrono::Duration::seconds(PULL_SEEN_EVERY_SECONDS) => {
+            return Ok(());
+        }
+        (_, None) => {
+            diesel::insert_into(devices::table)
+                .values((
+                    devices::id.eq(device_id),
+                    devices::user_id.eq(user_id),
+                    devices::commune_id.eq(commune_id),
+                    devices::first_seen_at.eq(now),
+                    devices::records_applied.eq(0),
+                    devices::records_rejected.eq(0),
+                ))
+                .execute(conn)?;
+        }
+        _ => {}
+    }
     match push {
         Some((applied, rejected, error)) => diesel::update(target)
             .set((

@@ -113,6 +113,7 @@ pub struct DeviceResponse {
     pub display_name: String,
     pub first_seen_at: chrono::DateTime<chrono::Utc>,
     pub last_push_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The last pull, to the minute: pulls within a minute of the one noted leave it as it was.
     pub last_pull_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Records stored from this device.
     pub records_applied: i64,
