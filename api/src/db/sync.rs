@@ -481,7 +481,7 @@ pub fn touch_device(
         .filter(devices::user_id.eq(user_id));
     let last_pull: Option<Option<NaiveDateTime>> = target
         .select(devices::last_pull_at)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     match (&push, last_pull) {
         (None, Some(Some(at))) if now - at < chrono::Duration::seconds(PULL_SEEN_EVERY_SECONDS) => {
