@@ -157,13 +157,13 @@ pub fn backup(settings: &Settings, target: &Path) -> anyhow::Result<()> {
 /// server also does it daily). With `retention_years = 0` it purges nothing.
 pub fn purge_expired(settings: &Settings) -> anyhow::Result<()> {
     let Some(before) =
-        crate::routes::privacy::retention_cutoff(settings.retention_years, crate::db::now())
+        crate::app::retention::retention_cutoff(settings.retention_years, crate::db::now())
     else {
         println!("retention_years is 0: notes are kept; nothing purged.");
         return Ok(());
     };
     let mut conn = open(settings)?;
-    let p = crate::routes::privacy::purge_expired(&mut conn, before)?;
+    let p = crate::app::retention::purge_expired(&mut conn, before)?;
     println!(
         "Notes from before {before} removed: {} records, {} adoption entries, {} communications.",
         p.records, p.adoptions, p.communications

@@ -12,6 +12,8 @@ use actix_web::middleware::Next;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::access::DataClass;
+
 /// The policy of the web app and of every API answer: scripts, styles, workers and connections
 /// from this origin only (no inline script or style), nothing may frame it. The one inline style
 /// allowed is the printable report's, by its hash: the app opens that page from a `blob:` URL,
@@ -36,6 +38,25 @@ static CSP_HEADER: LazyLock<HeaderValue> =
 const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
      frame-ancestors 'none'";
+
+/// Answers of the API are of [`DataClass::Personal`] unless their handler set
+/// a `Cache-Control` of its own (a guide's attachment, identical for every reader): any of them may
+/// hold names, phones, notes or who did what, so no browser or proxy cache keeps them.
+pub async fn cache_by_data_class(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let api = req.path().starts_with("/api/");
+    let mut res = next.call(req).await?;
+    let h = res.headers_mut();
+    if api && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(DataClass::Personal.cache_control()),
+        );
+    }
+    Ok(res)
+}
 
 /// Adds the security headers to every answer, errors included.
 pub async fn headers(

@@ -11,18 +11,7 @@ use crate::auth::jwt::{self, JwtKeys};
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::error;
-
-/// What every handler can reach. Nothing in here is state another instance would need: a second
-/// server behind the same PostgreSQL works the same.
-pub struct AppState {
-    pub pool: DbPool,
-    pub jwt: JwtKeys,
-    /// The few threads that hash passwords (19 MiB each), so a login burst cannot exhaust memory.
-    pub hasher: crate::auth::hasher::Hasher,
-    /// HMAC key deriving each refresh token's successor (see `auth::session`).
-    pub rotation_key: [u8; 32],
-    pub settings: Settings,
-}
+use crate::state::AppState;
 
 pub struct Application {
     port: u16,
@@ -144,6 +133,7 @@ impl Application {
             )
             .configure(|cfg| crate::static_files::configure(cfg, &pwa_dir))
             .wrap(from_fn(crate::static_files::cache_headers))
+            .wrap(from_fn(crate::security::cache_by_data_class))
             // CORS inside the problem wrapper, so a refused preflight answers problem+json.
             .wrap(crate::security::cors(&cors_origins))
             .wrap(from_fn(error::problem_for_bare_errors))
@@ -188,12 +178,11 @@ async fn purge_daily(pool: crate::db::DbPool, years: u32) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
     loop {
         tick.tick().await;
-        let Some(before) = crate::routes::privacy::retention_cutoff(years, crate::db::now()) else {
+        let Some(before) = crate::app::retention::retention_cutoff(years, crate::db::now()) else {
             return;
         };
         let result = crate::db::run(&pool, move |conn| {
-            crate::routes::privacy::purge_expired(conn, before)
-                .map_err(crate::error::ApiError::from)
+            crate::app::retention::purge_expired(conn, before).map_err(crate::error::ApiError::from)
         })
         .await;
         match result {

@@ -17,6 +17,7 @@ mod materials;
 mod migrations;
 mod openapi;
 mod plans;
+mod policy;
 mod privacy;
 mod registry;
 mod reports;

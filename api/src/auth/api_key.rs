@@ -8,7 +8,7 @@ use super::AuthUser;
 use crate::db;
 use crate::domain::Role;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::Method;
 
 /// What a key may be granted, with what each opens.

@@ -1,16 +1,13 @@
 //! Authentication and scope.
 //!
 //! [`AuthUser`] is extracted from the `Authorization: Bearer` header on every protected request: it
-//! verifies the JWT, then reloads the account so a deactivated user is refused at once. Whether this
-//! user may touch *this* object is an explicit check in the handler (`auth.ensure_village(v)?`),
-//! because only the handler knows the object.
+//! verifies the JWT, then reloads the account so a deactivated user is refused at once. What the
+//! caller may then see and do is decided in [`crate::access`], the one access policy.
 
 pub mod api_key;
 pub mod hasher;
 pub mod jwt;
 pub mod password;
-pub mod policy;
-pub mod scope;
 pub mod session;
 pub mod throttle;
 
@@ -20,10 +17,11 @@ use actix_web::{web, FromRequest, HttpRequest};
 use base64::Engine;
 use futures_util::future::LocalBoxFuture;
 
+pub use crate::access::Caller as AuthUser;
 use crate::db;
 use crate::domain::{Department, Role};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `n` random bytes from the OS, URL-safe base64 without padding.
 pub fn random_token(n: usize) -> String {
@@ -31,37 +29,6 @@ pub fn random_token(n: usize) -> String {
     // The OS RNG failing is not recoverable; refusing to start is right.
     getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// The authenticated caller, with the scope every check needs.
-#[derive(Clone, Debug)]
-pub struct AuthUser {
-    pub id: String,
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    pub department: Option<Department>,
-    pub commune_id: Option<String>,
-    pub village_ids: Vec<String>,
-    pub must_change_password: bool,
-    /// The login session (refresh-token family) the access token belongs to.
-    pub session_id: Option<String>,
-    /// Set when the caller is a third-party system using an API key (then `id` is the key's id).
-    pub api_key: Option<String>,
-}
-
-impl AuthUser {
-    /// Refuses with 403 unless the caller has one of `roles`.
-    pub fn require_role(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden {
-                code: "role_not_allowed",
-                detail: format!("The role `{}` may not do this.", self.role.as_str()),
-            })
-        }
-    }
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
@@ -125,7 +92,9 @@ pub async fn load_auth_user(
         department: user
             .department
             .as_deref()
-            .and_then(|d| Department::parse(d).ok()),
+            .map(Department::parse)
+            .transpose()
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("{e:?}")))?,
         id: user.id,
         username: user.username,
         display_name: user.display_name,

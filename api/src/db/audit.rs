@@ -105,16 +105,26 @@ pub fn list(
     q.order(audit_events::id.desc()).limit(limit).load(conn)
 }
 
+/// Who did something, as the audit log names them: storage needs no more of the caller.
+#[derive(Clone, Copy, Debug)]
+pub struct Actor<'a> {
+    /// The user's (or API key's) id.
+    pub id: &'a str,
+    /// A username, `cli`, or `anonymous`.
+    pub label: &'a str,
+}
+
 /// Records what an authenticated caller did to an object.
-pub fn by_user(
+pub fn by_user<'a>(
     conn: &mut DbConnection,
-    actor: &crate::auth::AuthUser,
+    actor: impl Into<Actor<'a>>,
     action: &str,
     object_type: &str,
     object_id: &str,
     commune_id: Option<&str>,
     details: serde_json::Value,
 ) -> QueryResult<()> {
+    let actor = actor.into();
     record(
         conn,
         &NewAuditEvent {
@@ -122,7 +132,7 @@ pub fn by_user(
             object_id: Some(object_id),
             commune_id,
             details: details.to_string(),
-            ..NewAuditEvent::new(action, Some(&actor.id), &actor.username)
+            ..NewAuditEvent::new(action, Some(actor.id), actor.label)
         },
     )
 }

@@ -20,6 +20,9 @@ pub struct Receipt {
     pub body_hash: String,
     pub version: i64,
     pub status: String,
+    /// Who stored it, from which device.
+    pub user_id: String,
+    pub device_id: String,
 }
 
 pub fn find_receipt(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Receipt>> {

@@ -10,7 +10,7 @@ use crate::auth::{api_key, AuthUser};
 use crate::db::{self, api_keys::ApiKey};
 use crate::domain::Role;
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_api_keys)

@@ -7,7 +7,7 @@ use crate::auth::AuthUser;
 use crate::db::{self, audit::AuditFilter};
 use crate::domain::Role;
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AuditQuery {

@@ -8,7 +8,7 @@ use crate::auth::{password, throttle, AuthUser};
 use crate::db::{self, audit::NewAuditEvent};
 use crate::domain::{Department, Role};
 use crate::error::{ApiError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

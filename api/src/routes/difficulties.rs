@@ -3,21 +3,20 @@
 //! of replies; the office side's first reply fixes the response time; a coordinator or the author
 //! closes it (and may reopen it). Every change reaches the author's phone through pull.
 
-use std::collections::HashMap;
-
 use actix_web::{get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::paging::{self, PageQuery};
 use super::records::{create_through_push, in_scope, read_scope, CreateRecord};
+pub use crate::app::teamwork::{threads, ReplyResponse};
 use crate::auth::AuthUser;
 use crate::db::sync::{self as store, Difficulty};
 use crate::db::teamwork::{self as tw, DifficultyFilter, Reply};
 use crate::db::{self, DbConnection};
 use crate::domain::{optional_text, Department, Role};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_difficulties)
@@ -55,18 +54,6 @@ pub struct DifficultyResponse {
 pub struct DifficultyPage {
     pub items: Vec<DifficultyResponse>,
     pub next_cursor: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ReplyResponse {
-    pub id: String,
-    pub author_id: String,
-    /// The author's display name.
-    pub author_name: String,
-    /// `office` or `team`.
-    pub side: String,
-    pub body: String,
-    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -126,30 +113,6 @@ pub fn response(d: Difficulty) -> DifficultyResponse {
         status: d.status,
         assigned_department: d.assigned_department,
     }
-}
-
-/// The thread of each difficulty, with the authors' names.
-pub fn threads(
-    conn: &mut DbConnection,
-    ids: &[String],
-) -> Result<HashMap<String, Vec<ReplyResponse>>, ApiError> {
-    let replies = tw::replies_of(conn, ids)?;
-    let authors: Vec<String> = replies.iter().map(|r| r.author_id.clone()).collect();
-    let names: HashMap<String, String> = db::users::display_names(conn, &authors)?
-        .into_iter()
-        .collect();
-    let mut out: HashMap<String, Vec<ReplyResponse>> = HashMap::new();
-    for r in replies {
-        out.entry(r.difficulty_id).or_default().push(ReplyResponse {
-            author_name: names.get(&r.author_id).cloned().unwrap_or_default(),
-            created_at: paging::utc(r.created_at),
-            id: r.id,
-            author_id: r.author_id,
-            side: r.side,
-            body: r.body,
-        });
-    }
-    Ok(out)
 }
 
 fn not_found() -> ApiError {

@@ -18,7 +18,7 @@ use crate::db::emulation::{self as store, AwardProposal, Campaign, CampaignChang
 use crate::db::{self, DbConnection};
 use crate::domain::{optional_text, Department, Role};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::stats::period::local_midnight_utc;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

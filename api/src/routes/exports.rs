@@ -15,7 +15,7 @@ use crate::db::exports::{self as q, Window};
 use crate::db::{self, DbConnection};
 use crate::domain::Role;
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::stats::period::{local_midnight_utc, local_today};
 use crate::sync::kinds::local_date;
 

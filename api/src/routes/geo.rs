@@ -10,7 +10,7 @@ use crate::auth::AuthUser;
 use crate::db::{self, geo, registry::Village};
 use crate::domain::{Code, DisplayName, Role};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct CommuneResponse {

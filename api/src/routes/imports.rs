@@ -15,7 +15,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::{search, Department, Role};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::registry_io::{self, ExportRow, ImportError, ImportFormat, ImportedHousehold, RowError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Largest upload accepted (a 20,000-row workbook is far smaller).
 pub const IMPORT_MAX_BYTES: usize = 10 * 1024 * 1024;

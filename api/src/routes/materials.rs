@@ -14,12 +14,13 @@ use sha2::Digest;
 use utoipa::{IntoParams, ToSchema};
 
 use super::paging;
+pub use crate::app::materials::{attachment_response, shown_attachments, AttachmentResponse};
 use crate::auth::AuthUser;
 use crate::db::materials::{self as store, Attachment, Material, Version};
 use crate::db::{self, DbConnection};
 use crate::domain::{optional_text, Department, Role};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_materials)
@@ -44,21 +45,6 @@ pub const ALLOWED_TYPES: [(&str, &str); 4] = [
     ("image/jpeg", "jpg"),
     ("image/webp", "webp"),
 ];
-
-#[derive(Serialize, ToSchema, Clone)]
-pub struct AttachmentResponse {
-    pub id: String,
-    #[schema(example = "huong-dan-vneid.pdf")]
-    pub file_name: String,
-    /// Recognised from the content: `application/pdf`, `image/png`, `image/jpeg` or `image/webp`.
-    pub content_type: String,
-    pub size_bytes: i64,
-    /// SHA-256 of the content (hex); also the download's ETag.
-    pub sha256: String,
-    /// Where to download it (with the bearer token).
-    #[schema(example = "/api/v1/attachments/0193…")]
-    pub url: String,
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct MaterialResponse {
@@ -217,29 +203,6 @@ fn load_editable(conn: &mut DbConnection, auth: &AuthUser, id: &str) -> Result<M
                     .into(),
         })
     }
-}
-
-fn attachment_response(a: &Attachment) -> AttachmentResponse {
-    AttachmentResponse {
-        url: format!("/api/v1/attachments/{}", a.id),
-        id: a.id.clone(),
-        file_name: a.file_name.clone(),
-        content_type: a.content_type.clone(),
-        size_bytes: a.size_bytes,
-        sha256: a.sha256.clone(),
-    }
-}
-
-/// The attachments a version shows, in its order.
-pub fn shown_attachments(
-    conn: &mut DbConnection,
-    versions: &[&Version],
-) -> Result<HashMap<String, AttachmentResponse>, ApiError> {
-    let ids: Vec<String> = versions.iter().flat_map(|v| v.attachments()).collect();
-    Ok(store::attachments_by_ids(conn, &ids)?
-        .iter()
-        .map(|a| (a.id.clone(), attachment_response(a)))
-        .collect())
 }
 
 fn response(

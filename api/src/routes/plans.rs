@@ -18,7 +18,7 @@ use crate::db::plans::{self as store, FundingEntry, Plan, PlanVersion, Submissio
 use crate::db::{self, stats as q, DbConnection};
 use crate::domain::{Department, Role};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::stats::report::{funding_totals, FundingTotals};
 use crate::stats::{self, gap, Figure, Period, PeriodKind};
 

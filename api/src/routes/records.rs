@@ -9,12 +9,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::paging::{self, PageQuery};
+use crate::access::Visibility;
 use crate::auth::AuthUser;
 use crate::db::sync::{self as store, RecordFilter};
 use crate::db::{self, DbConnection};
 use crate::domain::Role;
 use crate::error::{ApiError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::sync::{self, PushRecord, PushStatus};
 
 #[derive(Serialize, ToSchema)]
@@ -122,7 +123,7 @@ pub(crate) fn read_scope(
 pub(crate) fn record_responses(
     conn: &mut DbConnection,
     rows: Vec<store::AssistanceRecord>,
-    personal: bool,
+    vis: Visibility,
 ) -> Result<Vec<AssistanceRecordResponse>, ApiError> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut items: HashMap<String, Vec<ItemResponse>> = HashMap::new();
@@ -130,7 +131,7 @@ pub(crate) fn record_responses(
         items.entry(i.record_id).or_default().push(ItemResponse {
             service_code: i.service_code,
             outcome: i.outcome,
-            note: if personal { i.note } else { None },
+            note: vis.note(i.note),
         });
     }
     let mut helped: HashMap<String, Vec<String>> = HashMap::new();
@@ -144,7 +145,7 @@ pub(crate) fn record_responses(
             items: items.remove(&r.id).unwrap_or_default(),
             occurred_at: paging::utc(r.occurred_at),
             received_at: paging::utc(r.received_at),
-            notes: if personal { r.notes } else { None },
+            notes: vis.note(r.notes),
             id: r.id,
             household_id: r.household_id,
             village_id: r.village_id,
@@ -248,10 +249,10 @@ pub async fn list_assistance_records(
         author_id: (q.author.as_deref() == Some("me")).then(|| auth.id.clone()),
         include_superseded: q.include_superseded.unwrap_or(false),
     };
-    let personal = auth.sees_personal_data();
+    let vis = auth.visibility();
     let items = db::run(&state.pool, move |conn| {
         let rows = store::list_records(conn, &filter, after.as_deref(), limit)?;
-        record_responses(conn, rows, personal)
+        record_responses(conn, rows, vis)
     })
     .await?;
     let next_cursor = paging::next_cursor(&items, limit, |r| r.id.clone());
@@ -272,7 +273,7 @@ pub async fn get_assistance_record(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let personal = auth.sees_personal_data();
+    let vis = auth.visibility();
     let record = db::run(&state.pool, move |conn| {
         let r = store::find_record(conn, &id)?
             .filter(|r| in_scope(&auth, &r.commune_id, Some(&r.village_id)))
@@ -280,7 +281,7 @@ pub async fn get_assistance_record(
                 code: "record_not_found",
                 detail: "No such record.".into(),
             })?;
-        Ok(record_responses(conn, vec![r], personal)?.remove(0))
+        Ok(record_responses(conn, vec![r], vis)?.remove(0))
     })
     .await?;
     Ok(HttpResponse::Ok().json(record))
@@ -304,10 +305,10 @@ pub async fn create_assistance_record(
     let reader = auth.clone();
     let (id, created) =
         create_through_push(&state, auth, "assistance_record", body.into_inner()).await?;
-    let personal = reader.sees_personal_data();
+    let vis = reader.visibility();
     let record = db::run(&state.pool, move |conn| {
         let r = store::find_record(conn, &id)?.ok_or_else(|| ApiError::not_found("record"))?;
-        Ok(record_responses(conn, vec![r], personal)?.remove(0))
+        Ok(record_responses(conn, vec![r], vis)?.remove(0))
     })
     .await?;
     Ok(if created {
@@ -318,7 +319,7 @@ pub async fn create_assistance_record(
     .json(record))
 }
 
-fn communication_response(c: store::Communication) -> CommunicationResponse {
+fn communication_response(c: store::Communication, vis: Visibility) -> CommunicationResponse {
     CommunicationResponse {
         topics: serde_json::from_str(&c.topics).unwrap_or_default(),
         occurred_at: paging::utc(c.occurred_at),
@@ -330,7 +331,7 @@ fn communication_response(c: store::Communication) -> CommunicationResponse {
         reach: c.reach,
         title: c.title,
         link: c.link,
-        notes: c.notes,
+        notes: vis.note(c.notes),
     }
 }
 
@@ -348,6 +349,7 @@ pub async fn list_communications(
     page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (commune, villages) = read_scope(&auth)?;
+    let vis = auth.visibility();
     let limit = page.limit()?;
     let after = page.after()?;
     let rows = db::run(&state.pool, move |conn| {
@@ -362,7 +364,10 @@ pub async fn list_communications(
     .await?;
     let next_cursor = paging::next_cursor(&rows, limit, |c| c.id.clone());
     Ok(HttpResponse::Ok().json(CommunicationPage {
-        items: rows.into_iter().map(communication_response).collect(),
+        items: rows
+            .into_iter()
+            .map(|c| communication_response(c, vis))
+            .collect(),
         next_cursor,
     }))
 }
@@ -382,6 +387,7 @@ pub async fn create_communication(
     auth: AuthUser,
     body: web::Json<CreateRecord>,
 ) -> Result<HttpResponse, ApiError> {
+    let vis = auth.visibility();
     let (id, created) =
         create_through_push(&state, auth, "communication", body.into_inner()).await?;
     let c = db::run(&state.pool, move |conn| {
@@ -393,7 +399,7 @@ pub async fn create_communication(
     } else {
         HttpResponse::Ok()
     }
-    .json(communication_response(c)))
+    .json(communication_response(c, vis)))
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -14,7 +14,7 @@ use crate::db::stats::{self as store, Report};
 use crate::db::{self, DbConnection};
 use crate::domain::{Department, Role};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::stats::report::{self, ReportContent};
 use crate::stats::{Period, PeriodKind};
 

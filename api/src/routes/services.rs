@@ -13,7 +13,7 @@ use crate::db::{
 };
 use crate::domain::{Code, Department, DisplayName, Role, ServiceLevel};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct ServiceResponse {

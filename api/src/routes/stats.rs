@@ -16,7 +16,7 @@ use crate::db::stats::{self as store, Indicator, IndicatorChangeset, MissingQuer
 use crate::db::{self, DbConnection};
 use crate::domain::{Code, Department, DisplayName, Role};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::stats::{self, Figure, Period, PeriodKind};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

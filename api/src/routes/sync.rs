@@ -5,13 +5,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::paging;
+use crate::app::registry as hh;
 use crate::auth::AuthUser;
 use crate::db::sync as store;
 use crate::db::{self, users};
 use crate::domain::{Department, Role};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::routes::households as hh;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::sync::pull::{PullQuery, PullResponse};
 use crate::sync::{self, PushRequest, PushResponse, PushStatus};
 

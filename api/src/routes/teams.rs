@@ -15,7 +15,7 @@ use crate::db::{
 };
 use crate::domain::{Department, DisplayName, Origin, PhoneNumber, Position, Role};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct TeamResponse {
@@ -455,7 +455,7 @@ pub async fn list_members(
 
 fn member_fields(
     conn: &mut DbConnection,
-    commune_id: &str,
+    team: &Team,
     phone: Option<&str>,
     user_id: Option<&str>,
     from: NaiveDate,
@@ -471,13 +471,23 @@ fn member_fields(
         .flatten()
         .map(|p| p.as_str().to_owned());
     if let Some(u) = user_id {
-        match db::users::find(conn, u)? {
-            Some(user) if user.commune_id.as_deref() == Some(commune_id) => {}
-            _ => errors.push(FieldError::new(
+        // An account outside the team's commune, or for a village team outside its village,
+        // answers as one that does not exist.
+        let linkable = match db::users::find(conn, u)? {
+            Some(user) if user.commune_id.as_deref() == Some(team.commune_id.as_str()) => {
+                match &team.village_id {
+                    None => true,
+                    Some(v) => db::users::village_ids(conn, &user.id)?.contains(v),
+                }
+            }
+            _ => false,
+        };
+        if !linkable {
+            errors.push(FieldError::new(
                 "user_id",
                 "unknown_user",
-                "no such user in this commune",
-            )),
+                "no such user in this team's commune or village",
+            ));
         }
     }
     if until.is_some_and(|u| u < from) {
@@ -516,7 +526,7 @@ pub async fn create_member(
             let name = text(&b.full_name, "full_name", &mut errors);
             let phone = member_fields(
                 conn,
-                &team.commune_id,
+                &team,
                 b.phone.as_deref(),
                 b.user_id.as_deref(),
                 b.active_from,
@@ -593,7 +603,7 @@ pub async fn update_member(
             let until = b.active_until.unwrap_or(current.active_until);
             let phone_raw = match &b.phone { Some(p) => p.clone(), None => current.phone.clone() };
             let user_raw = match &b.user_id { Some(u) => u.clone(), None => current.user_id.clone() };
-            let phone = member_fields(conn, &team.commune_id, phone_raw.as_deref(), user_raw.as_deref(), from, until, &mut errors)?;
+            let phone = member_fields(conn, &team, phone_raw.as_deref(), user_raw.as_deref(), from, until, &mut errors)?;
             if !errors.is_empty() {
                 return Err(ApiError::validation(errors));
             }

@@ -12,7 +12,7 @@ use crate::db::teamwork::{self as tw, Attendance, Training, TrainingChangeset};
 use crate::db::{self, DbConnection};
 use crate::domain::{optional_text, Department, Role};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::stats::period::local_today;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -7,13 +7,13 @@ use sha2::Digest;
 use utoipa::{IntoParams, ToSchema};
 
 use super::paging::{self, PageQuery};
-use crate::auth::policy::{self, AccountShape};
+use crate::access::accounts::{self as policy, AccountShape};
 use crate::auth::{password, AuthUser};
 use crate::db::users::{User, UserChangeset, UserFilter};
 use crate::db::{self, audit::NewAuditEvent, DbConnection};
 use crate::domain::{Department, DisplayName, Password, Role, Username};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -153,8 +153,9 @@ fn with_etag(mut res: HttpResponse, user: &UserResponse) -> HttpResponse {
     res
 }
 
-fn role_of(user: &User) -> Role {
-    Role::parse(&user.role).unwrap_or(Role::Volunteer)
+/// The stored role; a value the server does not know is a fault, never a default.
+fn role_of(user: &User) -> Result<Role, ApiError> {
+    Role::parse(&user.role).map_err(|e| ApiError::internal(anyhow::anyhow!("{e:?}")))
 }
 
 /// Loads an account the caller may see (itself, or one it manages); anything else is 404.
@@ -170,7 +171,7 @@ fn load_visible(
     let user = db::users::find(conn, id)?.ok_or_else(not_found)?;
     let villages = db::users::village_ids(conn, id)?;
     if user.id == auth.id
-        || policy::may_manage(auth, role_of(&user), user.commune_id.as_deref(), &villages)
+        || policy::may_manage(auth, role_of(&user)?, user.commune_id.as_deref(), &villages)
     {
         Ok((user, villages))
     } else {
@@ -530,7 +531,7 @@ pub async fn update_user(
                 }
             }
             let is_self = current.id == auth.id;
-            let current_role = role_of(&current);
+            let current_role = role_of(&current)?;
             let role = body.role.unwrap_or(current_role);
             let department = match body.department {
                 Some(d) => d,
@@ -642,6 +643,9 @@ pub async fn change_password(
     })
     .await?;
     let is_self = target.id == auth.id;
+    if !is_self {
+        policy::ensure_may_reset_password_of(&auth, role_of(&target)?)?;
+    }
     if is_self {
         let current = body.current_password.unwrap_or_default();
         let stored = target.password_hash.clone();

@@ -9,7 +9,7 @@ use crate::auth::AuthUser;
 use crate::db::{self, webhooks as store};
 use crate::domain::Role;
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_webhooks)

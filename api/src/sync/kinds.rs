@@ -6,15 +6,15 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::Deserialize;
 
 use super::{PushRecord, Refusal};
+use crate::app::registry::{
+    self as hh, CreateHousehold, CreateResident, UpdateHousehold, UpdateResident,
+};
 use crate::auth::AuthUser;
 use crate::db::registry as reg;
 use crate::db::sync::{self as store, AssistanceItem, AssistanceRecord, Communication, Difficulty};
 use crate::db::{self, DbConnection};
 use crate::domain::{optional_text, Role, ServiceLevel};
 use crate::error::{ApiError, FieldError};
-use crate::routes::households::{
-    self as hh, CreateHousehold, CreateResident, UpdateHousehold, UpdateResident,
-};
 
 /// How far a phone's clock may run ahead of the server's.
 pub const CLOCK_SKEW: TimeDelta = TimeDelta::minutes(10);
@@ -214,13 +214,32 @@ pub fn record_conflict(
     Ok(())
 }
 
-/// A resident created offline: the household plus the resident's fields (whose struct refuses
-/// unknown fields itself; `deny_unknown_fields` does not combine with `flatten`).
+/// A resident created offline: the household plus the resident's fields. Read in two steps, since
+/// `flatten` would hand the resident only the fields it knows and drop the rest silently: an
+/// unknown field is refused here as in every other kind.
 #[derive(Deserialize)]
+#[serde(try_from = "serde_json::Map<String, serde_json::Value>")]
 struct ResidentData {
     household_id: String,
-    #[serde(flatten)]
     resident: CreateResident,
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for ResidentData {
+    type Error = String;
+
+    fn try_from(mut m: serde_json::Map<String, serde_json::Value>) -> Result<Self, String> {
+        let household_id = match m.remove("household_id") {
+            Some(serde_json::Value::String(h)) => h,
+            Some(_) => return Err("household_id: expected a string".into()),
+            None => return Err("missing field `household_id`".into()),
+        };
+        let resident =
+            serde_json::from_value(serde_json::Value::Object(m)).map_err(|e| e.to_string())?;
+        Ok(ResidentData {
+            household_id,
+            resident,
+        })
+    }
 }
 
 // ---------------------------------------------------------------- assistance records
@@ -519,9 +538,11 @@ pub fn check_visit(
     }
     let superseded = match &d.supersedes {
         None => None,
+        // Only a record of this household (in the caller's scope, checked above) is told apart:
+        // any other id answers as one that does not exist.
         Some(old) => match store::find_record(conn, old)? {
             Some(o) if o.household_id == household.id && o.superseded_by.is_none() => Some(o),
-            Some(o) if o.superseded_by.is_some() => {
+            Some(o) if o.household_id == household.id => {
                 errors.push(FieldError::new(
                     "supersedes",
                     "already_superseded",

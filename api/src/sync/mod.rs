@@ -197,8 +197,34 @@ fn receipt_key(r: &PushRecord, id: &str, hash: &str) -> String {
     }
 }
 
-/// The result a receipt stands for, when the same id comes again.
-fn replay_result(id: &str, receipt: &db::sync::Receipt, hash: &str) -> PushResult {
+/// The answer for an id that another user's device already used: the same whatever that record is,
+/// its kind, body, version or state, so a push cannot probe what another scope holds.
+fn id_taken(id: &str) -> PushResult {
+    PushResult {
+        id: id.to_owned(),
+        status: PushStatus::Conflict,
+        version: None,
+        error: Some(RecordError {
+            code: "id_reused".into(),
+            message: "A different record was already stored with this id.".into(),
+            fields: vec![],
+        }),
+        server: None,
+    }
+}
+
+/// The result a receipt stands for, when the same id comes again: a replay from the user or the
+/// device that stored it; anyone else meets [`id_taken`].
+fn replay_result(
+    id: &str,
+    receipt: &db::sync::Receipt,
+    hash: &str,
+    auth: &AuthUser,
+    device_id: &str,
+) -> PushResult {
+    if receipt.user_id != auth.id && receipt.device_id != device_id {
+        return id_taken(id);
+    }
     if receipt.body_hash != hash {
         return PushResult {
             id: id.to_owned(),
@@ -335,7 +361,7 @@ fn push_visits(
         };
         let first = seen_in_batch.insert(id.clone());
         if let Some(receipt) = receipts.get(&id) {
-            results.push(replay_result(&id, receipt, &hash));
+            results.push(replay_result(&id, receipt, &hash, auth, device_id));
             continue;
         }
         if !first {
@@ -357,6 +383,8 @@ fn push_visits(
                         body_hash: hash.clone(),
                         version: 1,
                         status: "applied".into(),
+                        user_id: auth.id.clone(),
+                        device_id: device_id.to_owned(),
                     },
                 );
                 visits.push(visit);
@@ -447,7 +475,7 @@ fn push_each(
         if !seen_in_batch.insert(key.clone()) {
             // The same record twice in one batch: the second is a replay of the first.
             match db::sync::find_receipt(conn, &key)? {
-                Some(receipt) => results.push(replay_result(&id, &receipt, &hash)),
+                Some(receipt) => results.push(replay_result(&id, &receipt, &hash, auth, device_id)),
                 None => results.push(rejected(
                     &id,
                     "duplicate_in_batch",
@@ -458,7 +486,7 @@ fn push_each(
             continue;
         }
         if let Some(receipt) = db::sync::find_receipt(conn, &key)? {
-            results.push(replay_result(&id, &receipt, &hash));
+            results.push(replay_result(&id, &receipt, &hash, auth, device_id));
             continue;
         }
         // Each record in its own savepoint: a failure undoes only this record.
@@ -509,14 +537,11 @@ fn push_each(
             ))) => {
                 // Another connection stored the same record meanwhile (its transaction has committed,
                 // or this insert would still be waiting): answer as for a replay.
+                // An object that holds the id without a receipt was made online (or by another
+                // path): taken, answered as any other id in use.
                 match db::sync::find_receipt(conn, &key)? {
-                    Some(receipt) => replay_result(&id, &receipt, &hash),
-                    None => rejected(
-                        &id,
-                        "already_exists",
-                        "An object with this id exists already.".into(),
-                        vec![],
-                    ),
+                    Some(receipt) => replay_result(&id, &receipt, &hash, auth, device_id),
+                    None => id_taken(&id),
                 }
             }
             Err(Refusal::Db(e)) => return Err(e.into()),

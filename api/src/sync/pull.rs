@@ -5,13 +5,14 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::access::Visibility;
 use crate::auth::AuthUser;
 use crate::db::registry as reg;
 use crate::db::sync::{self as store, PullScope};
 use crate::db::{self, DbConnection};
 use crate::domain::Role;
 use crate::error::{ApiError, FieldError};
-use crate::routes::paging;
+use crate::paging;
 
 pub const DEFAULT_LIMIT: i64 = 1000;
 pub const MAX_LIMIT: i64 = 5000;
@@ -125,8 +126,9 @@ pub fn pull(
     let scope = scope(auth)?;
     let limit = check_limit(q.limit)?;
     let after = decode(q.cursor.as_deref())?;
-    let personal = auth.sees_personal_data();
-    let res = changes_since(conn, &scope, Some(&auth.id), None, personal, after, limit)?;
+    let vis = auth.visibility();
+    let personal = vis.personal;
+    let res = changes_since(conn, &scope, Some(&auth.id), None, vis, after, limit)?;
     if let Some(device) = q
         .device_id
         .as_deref()
@@ -218,7 +220,8 @@ pub fn feed(
         (_, Some(own), _) => PullScope::Commune(own),
     };
     let limit = check_limit(q.limit)?;
-    let personal = auth.sees_personal_data();
+    let vis = auth.visibility();
+    let personal = vis.personal;
     let mut kinds: Vec<String> = match q.kinds.as_deref().filter(|k| !k.trim().is_empty()) {
         None => KINDS.iter().map(|k| (*k).to_owned()).collect(),
         Some(list) => {
@@ -244,7 +247,7 @@ pub fn feed(
         (None, Some(since)) => store::position_before(conn, since.naive_utc())?,
         (None, None) => (-1, 0),
     };
-    let res = changes_since(conn, &scope, None, Some(&kinds), personal, after, limit)?;
+    let res = changes_since(conn, &scope, None, Some(&kinds), vis, after, limit)?;
     let personal_rows = personal_rows(&res.changes);
     db::audit::by_user(
         conn,
@@ -264,7 +267,7 @@ fn changes_since(
     scope: &PullScope,
     own_records_of: Option<&str>,
     kinds: Option<&[String]>,
-    personal: bool,
+    vis: Visibility,
     after: (i64, i64),
     limit: i64,
 ) -> Result<PullResponse, ApiError> {
@@ -307,15 +310,15 @@ fn changes_since(
     for h in reg::households_by_ids(conn, &get("household"))? {
         let data = h.deleted_at.is_none().then(|| serde_json::json!({
             "village_id": h.village_id, "hamlet": h.hamlet, "lane": h.lane, "house_number": h.house_number,
-            "head_name": personal.then_some(&h.head_name), "phone": if personal { h.phone.as_ref() } else { None },
+            "head_name": vis.personal(Some(&h.head_name)), "phone": vis.personal(h.phone.as_ref()),
             "last_visited_at": h.last_visited_at.map(utc), "consent_at": h.consent_at.map(utc),
         }));
         put("household", h.id, Some(h.version), data);
     }
     for r in reg::residents_by_ids(conn, &get("resident"))? {
         let data = r.deleted_at.is_none().then(|| serde_json::json!({
-            "household_id": r.household_id, "full_name": personal.then_some(&r.full_name), "birth_year": r.birth_year,
-            "sex": r.sex, "phone": if personal { r.phone.as_ref() } else { None }, "relation_to_head": r.relation_to_head,
+            "household_id": r.household_id, "full_name": vis.personal(Some(&r.full_name)), "birth_year": r.birth_year,
+            "sex": r.sex, "phone": vis.personal(r.phone.as_ref()), "relation_to_head": r.relation_to_head,
         }));
         put("resident", r.id, Some(r.version), data);
     }
@@ -337,7 +340,7 @@ fn changes_since(
     if !record_ids.is_empty() {
         let mut items: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
         for i in store::items_of(conn, &record_ids)? {
-            let note = if personal { i.note } else { None };
+            let note = vis.note(i.note);
             items.entry(i.record_id.clone()).or_default().push(serde_json::json!({"service_code": i.service_code, "outcome": i.outcome, "note": note}));
         }
         let mut helped: HashMap<String, Vec<String>> = HashMap::new();
@@ -348,7 +351,7 @@ fn changes_since(
             let data = serde_json::json!({
                 "household_id": r.household_id, "resident_ids": helped.remove(&r.id).unwrap_or_default(),
                 "occurred_at": utc(r.occurred_at), "channel": r.channel, "items": items.remove(&r.id).unwrap_or_default(),
-                "notes": if personal { r.notes } else { None }, "follow_up_on": r.follow_up_on, "supersedes": r.supersedes, "superseded_by": r.superseded_by,
+                "notes": vis.note(r.notes), "follow_up_on": r.follow_up_on, "supersedes": r.supersedes, "superseded_by": r.superseded_by,
             });
             put("assistance_record", r.id, None, Some(data));
         }
@@ -357,13 +360,13 @@ fn changes_since(
         let topics: serde_json::Value = serde_json::from_str(&c.topics).unwrap_or_default();
         let data = serde_json::json!({
             "village_id": c.village_id, "occurred_at": utc(c.occurred_at), "channel": c.channel, "topics": topics,
-            "reach": c.reach, "title": c.title, "link": c.link, "notes": c.notes,
+            "reach": c.reach, "title": c.title, "link": c.link, "notes": vis.note(c.notes),
         });
         put("communication", c.id, None, Some(data));
     }
     let difficulty_ids = get("difficulty");
     if !difficulty_ids.is_empty() {
-        let mut threads = crate::routes::difficulties::threads(conn, &difficulty_ids)?;
+        let mut threads = crate::app::teamwork::threads(conn, &difficulty_ids)?;
         for d in store::difficulties_by_ids(conn, &difficulty_ids)? {
             let services: serde_json::Value =
                 serde_json::from_str(&d.service_codes).unwrap_or_default();
@@ -390,10 +393,8 @@ fn changes_since(
                 .into_iter()
                 .map(|v| (v.material_id.clone(), v))
                 .collect();
-        let files = crate::routes::materials::shown_attachments(
-            conn,
-            &versions.values().collect::<Vec<_>>(),
-        )?;
+        let files =
+            crate::app::materials::shown_attachments(conn, &versions.values().collect::<Vec<_>>())?;
         for m in materials {
             let data = versions.get(&m.id).map(|v| {
                 let attachments: Vec<_> = v

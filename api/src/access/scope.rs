@@ -5,7 +5,7 @@ use crate::db::registry::HouseholdScope;
 use crate::domain::{Department, Role};
 use crate::error::ApiError;
 
-use super::AuthUser;
+use super::Caller;
 
 /// Departments whose work needs residents' names and phones (follow-up of person-level services).
 pub const PERSONAL_DATA_DEPARTMENTS: [Department; 4] = [
@@ -15,7 +15,7 @@ pub const PERSONAL_DATA_DEPARTMENTS: [Department; 4] = [
     Department::ServiceCenter,
 ];
 
-impl AuthUser {
+impl Caller {
     /// Which households the caller may read; the city sees aggregates only.
     pub fn household_scope(&self) -> Result<HouseholdScope, ApiError> {
         match self.role {

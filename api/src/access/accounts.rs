@@ -1,15 +1,18 @@
 //! Who may manage which accounts (DESIGN §1, issue "Accounts, roles and scope"):
 //! - `admin` manages every account;
 //! - the commune chairman and the culture-social office manage the commune-level and village-level
-//!   accounts of their own commune (never `admin` or `city`);
+//!   accounts of their own commune (never `admin`, `city` or `chairman`: only an administrator
+//!   creates a chairman, changes one's role or resets one's password, because the office prepares
+//!   what the chairman approves);
+//! - nobody resets the password of a role above their own;
 //! - a village leader manages volunteer accounts of their own villages;
 //! - nobody else manages accounts.
 
 use crate::db::users::UserScope;
-use crate::domain::{Department, Role};
+use crate::domain::Role;
 use crate::error::ApiError;
 
-use super::AuthUser;
+use super::Caller;
 
 /// The account the caller wants to create or change, as it would be afterwards.
 pub struct AccountShape<'a> {
@@ -18,13 +21,29 @@ pub struct AccountShape<'a> {
     pub village_ids: &'a [String],
 }
 
-fn is_commune_manager(actor: &AuthUser) -> bool {
-    actor.role == Role::Chairman
-        || (actor.role == Role::Department && actor.department == Some(Department::CultureSocial))
+fn is_commune_manager(actor: &Caller) -> bool {
+    actor.is_commune_manager()
+}
+
+/// Roles only an administrator grants, changes or resets.
+fn admin_only(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::City | Role::Chairman)
+}
+
+/// The order of authority, for "no one resets the password of a role above their own".
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::Volunteer => 0,
+        Role::VillageLeader => 1,
+        Role::Department => 2,
+        Role::Chairman => 3,
+        Role::City => 4,
+        Role::Admin => 5,
+    }
 }
 
 /// Which accounts `actor` may list and read; `None` when it may not manage accounts at all.
-pub fn manageable_scope(actor: &AuthUser) -> Option<UserScope> {
+pub fn manageable_scope(actor: &Caller) -> Option<UserScope> {
     match actor.role {
         Role::Admin => Some(UserScope::All),
         _ if is_commune_manager(actor) => actor.commune_id.clone().map(UserScope::Commune),
@@ -42,14 +61,14 @@ fn forbidden(code: &'static str, detail: impl Into<String>) -> ApiError {
 
 /// Refuses (403) unless `actor` may give an account this shape. Structural validity (departments,
 /// villages belonging to the commune) is checked separately.
-pub fn ensure_may_assign(actor: &AuthUser, shape: &AccountShape<'_>) -> Result<(), ApiError> {
+pub fn ensure_may_assign(actor: &Caller, shape: &AccountShape<'_>) -> Result<(), ApiError> {
     match actor.role {
         Role::Admin => Ok(()),
         _ if is_commune_manager(actor) => {
-            if matches!(shape.role, Role::Admin | Role::City) {
+            if admin_only(shape.role) {
                 return Err(forbidden(
                     "role_not_assignable",
-                    "Only an administrator grants this role.",
+                    "Only an administrator grants or changes this role.",
                 ));
             }
             if shape.commune_id != actor.commune_id.as_deref() {
@@ -88,9 +107,25 @@ pub fn ensure_may_assign(actor: &AuthUser, shape: &AccountShape<'_>) -> Result<(
     }
 }
 
+/// Refuses (403) unless `actor` may reset the password of a managed account of role `target`
+/// (`may_manage` already holds): an administrator always; anyone else never for a role only an
+/// administrator grants, nor for a role above their own.
+pub fn ensure_may_reset_password_of(actor: &Caller, target: Role) -> Result<(), ApiError> {
+    if actor.role == Role::Admin {
+        return Ok(());
+    }
+    if admin_only(target) || rank(target) > rank(actor.role) {
+        return Err(forbidden(
+            "role_not_assignable",
+            "Only an administrator resets the password of this account.",
+        ));
+    }
+    Ok(())
+}
+
 /// True when the account (with its commune and villages) is inside what `actor` manages.
 pub fn may_manage(
-    actor: &AuthUser,
+    actor: &Caller,
     role: Role,
     commune_id: Option<&str>,
     village_ids: &[String],
@@ -115,14 +150,15 @@ pub fn may_manage(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Department;
 
     fn user(
         role: Role,
         department: Option<Department>,
         commune: Option<&str>,
         villages: &[&str],
-    ) -> AuthUser {
-        AuthUser {
+    ) -> Caller {
+        Caller {
             id: "u".into(),
             username: "u".into(),
             display_name: "U".into(),
@@ -189,7 +225,26 @@ mod tests {
             commune_id: Some("c1"),
             village_ids: &none,
         };
-        assert!(ensure_may_assign(&cs, &chairman).is_ok());
+        assert_eq!(
+            ensure_may_assign(&cs, &chairman)
+                .expect_err("chairman")
+                .code(),
+            "role_not_assignable"
+        );
+        let leader = AccountShape {
+            role: Role::VillageLeader,
+            commune_id: Some("c1"),
+            village_ids: &none,
+        };
+        assert!(ensure_may_assign(&cs, &leader).is_ok());
+        assert!(ensure_may_reset_password_of(&cs, Role::Chairman).is_err());
+        assert!(ensure_may_reset_password_of(&cs, Role::Department).is_ok());
+        let chairman_actor = user(Role::Chairman, None, Some("c1"), &[]);
+        assert!(ensure_may_reset_password_of(&chairman_actor, Role::Department).is_ok());
+        assert!(ensure_may_reset_password_of(&chairman_actor, Role::Chairman).is_err());
+        let leader_actor = user(Role::VillageLeader, None, Some("c1"), &["v1"]);
+        assert!(ensure_may_reset_password_of(&leader_actor, Role::Volunteer).is_ok());
+        assert!(ensure_may_reset_password_of(&leader_actor, Role::Department).is_err());
         let admin = AccountShape {
             role: Role::Admin,
             commune_id: Some("c1"),
