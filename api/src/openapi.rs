@@ -57,9 +57,21 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some("Access token from POST /api/v1/auth/login"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("tn_ API key")
                     .description(Some(
-                        "Access token from POST /api/v1/auth/login, or an integration's API key \
-                         (`tn_…`, created by an administrator with POST /api/v1/api-keys)",
+                        "An integration's API key (`tn_…`, created by an administrator with POST \
+                         /api/v1/api-keys), sent as `Authorization: Bearer tn_…`. An operation \
+                         that a key may call names the key scope it needs in its `api_key` \
+                         security requirement; a key calls nothing else.",
                     ))
                     .build(),
             ),
@@ -155,9 +167,11 @@ impl Modify for StandardProblems {
                         "401",
                         "Not signed in, or the token is expired or revoked",
                     );
-                    let key_may_call =
-                        crate::auth::api_key::scope_for(&actix_web::http::Method::GET, path);
-                    if !writes && key_may_call.is_some() {
+                    let key_may_call = serde_json::to_value(&op.security)
+                        .ok()
+                        .and_then(|v| v.as_array().cloned())
+                        .is_some_and(|reqs| reqs.iter().any(|r| r.get("api_key").is_some()));
+                    if !writes && key_may_call {
                         add(op, "429", "The API key is over its rate per minute");
                     }
                 }
@@ -171,4 +185,39 @@ pub fn spec_json() -> String {
     let mut json = spec().to_pretty_json().unwrap_or_default();
     json.push('\n');
     json
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::auth::api_key::{KeyScopes, SCOPES};
+    use actix_web::http::Method;
+
+    #[test]
+    fn each_key_scope_opens_the_operations_that_declare_it() {
+        let spec = serde_json::to_value(super::spec()).expect("spec");
+        let table = KeyScopes::from_spec(&spec).expect("every declared scope is known");
+        let get = |p: &str| table.scope_for(&Method::GET, Some(p));
+        assert_eq!(get("/api/v1/stats/indicators"), Some("stats:read"));
+        assert_eq!(get("/api/v1/reports/{id}/pdf"), Some("stats:read"));
+        assert_eq!(get("/api/v1/materials"), Some("materials:read"));
+        assert_eq!(get("/api/v1/attachments/{id}"), Some("materials:read"));
+        assert_eq!(get("/api/v1/exports/changes"), Some("exports:read"));
+        assert_eq!(get("/api/v1/households"), None);
+        assert_eq!(get("/api/v1/exports/records"), None);
+        assert_eq!(
+            table.scope_for(&Method::POST, Some("/api/v1/reports")),
+            None
+        );
+        assert_eq!(table.scope_for(&Method::GET, None), None);
+        for (scope, _) in SCOPES {
+            let used = [
+                "/api/v1/stats/indicators",
+                "/api/v1/materials",
+                "/api/v1/exports/changes",
+            ]
+            .iter()
+            .any(|p| get(p) == Some(scope));
+            assert!(used, "{scope} opens nothing");
+        }
+    }
 }

@@ -81,16 +81,20 @@ impl Application {
         if settings.retention_years > 0 {
             tokio::spawn(purge_daily(pool.clone(), settings.retention_years));
         }
+        // The spec serialised once and shared: a copy per worker (SwaggerUi's `url`) kept the whole
+        // OpenApi tree in each worker's memory and serialised it again for every request.
+        let spec_value = serde_json::to_value(crate::openapi::spec())?;
+        let key_scopes = crate::auth::api_key::KeyScopes::from_spec(&spec_value)?;
+        let spec = web::Bytes::from(serde_json::to_vec(&spec_value)?);
+        drop(spec_value);
         let state = web::Data::new(AppState {
             pool,
             jwt,
             hasher,
             rotation_key,
             settings,
+            key_scopes,
         });
-        // The spec serialised once and shared: a copy per worker (SwaggerUi's `url`) kept the whole
-        // OpenApi tree in each worker's memory and serialised it again for every request.
-        let spec = web::Bytes::from(serde_json::to_vec(&crate::openapi::spec())?);
 
         let server = HttpServer::new(move || {
             let app = App::new()

@@ -15,4 +15,6 @@ pub struct AppState {
     /// HMAC key deriving each refresh token's successor (see `auth::session`).
     pub rotation_key: [u8; 32],
     pub settings: Settings,
+    /// Which operations each API-key scope opens, read from the spec's operations.
+    pub key_scopes: crate::auth::api_key::KeyScopes,
 }

@@ -21,6 +21,7 @@ mod policy;
 mod privacy;
 mod registry;
 mod reports;
+mod scope;
 mod security;
 mod sessions;
 mod static_files;

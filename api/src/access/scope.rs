@@ -74,8 +74,7 @@ impl Caller {
         let allowed = match self.role {
             Role::Admin => true,
             Role::Department => {
-                self.department == Some(Department::CultureSocial)
-                    && self.commune_id.as_deref() == Some(commune_id)
+                self.is_culture_social() && self.commune_id.as_deref() == Some(commune_id)
             }
             Role::VillageLeader | Role::Volunteer => {
                 self.village_ids.iter().any(|v| v == village_id)
@@ -85,10 +84,9 @@ impl Caller {
         if allowed {
             Ok(())
         } else {
-            Err(ApiError::Forbidden {
-                code: "role_not_allowed",
-                detail: "This role does not change the household registry.".into(),
-            })
+            Err(crate::access::role_not_allowed(
+                "This role does not change the household registry.",
+            ))
         }
     }
 
@@ -102,8 +100,7 @@ impl Caller {
         let allowed = match self.role {
             Role::Admin => true,
             Role::Department => {
-                self.department == Some(Department::CultureSocial)
-                    && self.commune_id.as_deref() == Some(commune_id)
+                self.is_culture_social() && self.commune_id.as_deref() == Some(commune_id)
             }
             Role::VillageLeader => self.village_ids.iter().any(|v| v == village_id),
             _ => false,
@@ -111,11 +108,31 @@ impl Caller {
         if allowed {
             Ok(())
         } else {
-            Err(ApiError::Forbidden {
-                code: "role_not_allowed",
-                detail: "Only a village leader or the culture-social office may do this.".into(),
-            })
+            Err(crate::access::role_not_allowed(
+                "Only a village leader or the culture-social office may do this.",
+            ))
         }
+    }
+
+    /// A short fingerprint of what the caller's scope is (role, department, commune, villages).
+    /// Sync cursors carry it, so a cursor read in another scope is never continued: the phone
+    /// starts again from the new scope (`reset`), holding exactly what its user may see.
+    pub fn scope_stamp(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut villages = self.village_ids.clone();
+        villages.sort();
+        let mut h = Sha256::new();
+        h.update(self.role.as_str());
+        h.update([0]);
+        h.update(self.department.map(|d| d.as_str()).unwrap_or(""));
+        h.update([0]);
+        h.update(self.commune_id.as_deref().unwrap_or(""));
+        for v in villages {
+            h.update([0]);
+            h.update(v);
+        }
+        let digest = h.finalize();
+        digest[..6].iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Whether names and phone numbers are shown to this caller.

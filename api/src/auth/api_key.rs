@@ -11,38 +11,61 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::http::Method;
 
-/// What a key may be granted, with what each opens.
-pub const SCOPES: [(&str, &[&str]); 3] = [
+/// What a key may be granted. Which operations each opens is declared on the operation itself,
+/// `security(("api_key" = ["stats:read"]))` in its `#[utoipa::path]`, and read back from the spec
+/// into [`KeyScopes`]: the contract a client reads and the check the server makes are one list.
+pub const SCOPES: [(&str, &str); 3] = [
     (
         "stats:read",
-        &[
-            "/api/v1/stats/",
-            "/api/v1/indicators",
-            "/api/v1/reports",
-            "/api/v1/services",
-        ],
+        "indicators, their figures and missing lists, approved reports, the catalogue",
     ),
-    (
-        "materials:read",
-        &["/api/v1/materials", "/api/v1/attachments/"],
-    ),
+    ("materials:read", "published guides and their attachments"),
     // The change feed only: a key reads as city oversight, without personal data.
-    ("exports:read", &["/api/v1/exports/changes"]),
+    (
+        "exports:read",
+        "the change feed, as city oversight (no personal data)",
+    ),
 ];
 
 pub const PREFIX: &str = "tn_";
 
-/// The scope a request needs, if a key may make it at all.
-pub fn scope_for(method: &Method, path: &str) -> Option<&'static str> {
-    if method != Method::GET {
-        return None;
+/// The scope each operation an API key may call needs, by (method, route pattern as mounted, e.g.
+/// `/api/v1/reports/{id}`). Keys only read: an operation that is not a GET never appears.
+#[derive(Debug, Default)]
+pub struct KeyScopes(std::collections::HashMap<(Method, String), &'static str>);
+
+impl KeyScopes {
+    /// From the `security` requirements of the spec's operations.
+    pub fn from_spec(spec: &serde_json::Value) -> anyhow::Result<Self> {
+        let mut table = std::collections::HashMap::new();
+        let paths = spec["paths"].as_object().into_iter().flatten();
+        for (path, item) in paths {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                let needs = op["security"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|req| req["api_key"].as_array())
+                    .flatten()
+                    .filter_map(|s| s.as_str());
+                for scope in needs {
+                    let Some((known, _)) = SCOPES.iter().find(|(s, _)| *s == scope) else {
+                        anyhow::bail!("{method} {path} names an unknown key scope {scope:?}");
+                    };
+                    if method != "get" {
+                        anyhow::bail!("{method} {path}: API keys only read");
+                    }
+                    table.insert((Method::GET, path.clone()), *known);
+                }
+            }
+        }
+        Ok(KeyScopes(table))
     }
-    SCOPES.iter().find_map(|(scope, prefixes)| {
-        prefixes
-            .iter()
-            .any(|p| path == p.trim_end_matches('/') || path.starts_with(p))
-            .then_some(*scope)
-    })
+
+    /// The scope a request to this route needs, if a key may make it at all.
+    pub fn scope_for(&self, method: &Method, pattern: Option<&str>) -> Option<&'static str> {
+        self.0.get(&(method.clone(), pattern?.to_owned())).copied()
+    }
 }
 
 fn invalid() -> ApiError {
@@ -58,11 +81,12 @@ pub async fn authenticate(
     key: &str,
     method: Method,
     path: String,
+    pattern: Option<String>,
     client: Option<String>,
 ) -> Result<AuthUser, ApiError> {
     // Keys carry 256 random bits: a plain SHA-256, as for refresh tokens, is enough.
     let digest = super::session::hash_token(key);
-    let wanted = scope_for(&method, &path);
+    let wanted = state.key_scopes.scope_for(&method, pattern.as_deref());
     let grant = db::run(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
             let Some(k) = db::api_keys::find_by_hash(conn, &digest)? else {
@@ -132,26 +156,6 @@ pub async fn authenticate(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    #[test]
-    fn requests_map_to_scopes() {
-        let get = Method::GET;
-        assert_eq!(
-            scope_for(&get, "/api/v1/stats/indicators"),
-            Some("stats:read")
-        );
-        assert_eq!(scope_for(&get, "/api/v1/reports/x/pdf"), Some("stats:read"));
-        assert_eq!(scope_for(&get, "/api/v1/materials"), Some("materials:read"));
-        assert_eq!(
-            scope_for(&get, "/api/v1/attachments/a"),
-            Some("materials:read")
-        );
-        assert_eq!(scope_for(&get, "/api/v1/households"), None);
-        assert_eq!(scope_for(&get, "/api/v1/statsx"), None);
-        assert_eq!(scope_for(&Method::POST, "/api/v1/reports"), None);
-    }
-
     #[test]
     fn the_hash_is_sha256_hex() {
         assert_eq!(

@@ -127,12 +127,13 @@ impl FromRequest for AuthUser {
         let token = bearer_token(req);
         let path = req.path().to_owned();
         let method = req.method().clone();
+        let pattern = req.match_pattern();
         let client = req.peer_addr().map(|a| a.ip().to_string());
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
             let token = token?;
             if token.starts_with(api_key::PREFIX) {
-                return api_key::authenticate(&state, &token, method, path, client).await;
+                return api_key::authenticate(&state, &token, method, path, pattern, client).await;
             }
             let claims = state.jwt.verify(&token)?;
             let user = load_auth_user(&state, claims.sub, claims.sid).await?;

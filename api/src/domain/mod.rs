@@ -47,3 +47,15 @@ where
 {
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
+
+/// A value read back from the database that the server does not know (a role, a department…):
+/// the data is damaged or newer than this binary; an error, never a default.
+pub fn stored<T>(parsed: Result<T, crate::error::FieldError>) -> Result<T, crate::error::ApiError> {
+    parsed.map_err(|e| {
+        crate::error::ApiError::internal(anyhow::anyhow!(
+            "unknown stored value: {}: {}",
+            e.field,
+            e.message
+        ))
+    })
+}

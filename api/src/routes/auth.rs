@@ -68,13 +68,46 @@ pub struct MeResponse {
     pub commune_id: Option<String>,
     /// Villages in the user's scope.
     pub village_ids: Vec<String>,
+    /// The same villages with their names, in `village_ids` order, for showing them.
+    pub villages: Vec<VillageRef>,
     /// True when the user must choose a new password before anything else.
     pub must_change_password: bool,
 }
 
-impl From<AuthUser> for MeResponse {
-    fn from(u: AuthUser) -> Self {
-        MeResponse {
+/// A village as a person reads it.
+#[derive(Serialize, ToSchema)]
+pub struct VillageRef {
+    pub id: String,
+    #[schema(example = "Thôn Phú Lộc")]
+    pub name: String,
+}
+
+impl MeResponse {
+    /// The caller's profile, with the names of its villages.
+    pub async fn load(state: &AppState, u: AuthUser) -> Result<Self, ApiError> {
+        let ids = u.village_ids.clone();
+        let names: std::collections::HashMap<String, String> = if ids.is_empty() {
+            Default::default()
+        } else {
+            db::run(&state.pool, move |conn| {
+                Ok(
+                    db::geo::list_villages(conn, None, Some(&ids), None, ids.len() as i64)?
+                        .into_iter()
+                        .map(|v| (v.id, v.name))
+                        .collect(),
+                )
+            })
+            .await?
+        };
+        let villages = u
+            .village_ids
+            .iter()
+            .map(|id| VillageRef {
+                name: names.get(id).cloned().unwrap_or_default(),
+                id: id.clone(),
+            })
+            .collect();
+        Ok(MeResponse {
             id: u.id,
             username: u.username,
             display_name: u.display_name,
@@ -82,8 +115,9 @@ impl From<AuthUser> for MeResponse {
             department: u.department,
             commune_id: u.commune_id,
             village_ids: u.village_ids,
+            villages,
             must_change_password: u.must_change_password,
-        }
+        })
     }
 }
 
@@ -113,6 +147,7 @@ async fn token_response(
 ) -> Result<HttpResponse, ApiError> {
     let access_token = state.jwt.issue(&user_id, Some(session_id))?;
     let user = crate::auth::load_auth_user(state, user_id, Some(session_id.to_owned())).await?;
+    let user = MeResponse::load(state, user).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(TokenResponse {
@@ -120,7 +155,7 @@ async fn token_response(
             token_type: "Bearer",
             expires_in: state.jwt.ttl_secs,
             refresh_token,
-            user: user.into(),
+            user,
         }))
 }
 
@@ -386,10 +421,10 @@ pub async fn logout(
     )
 )]
 #[get("/me")]
-pub async fn me(user: AuthUser) -> HttpResponse {
-    HttpResponse::Ok()
+pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(MeResponse::from(user))
+        .json(MeResponse::load(&state, user).await?))
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

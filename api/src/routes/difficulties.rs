@@ -128,14 +128,7 @@ fn same_commune(auth: &AuthUser, d: &Difficulty) -> bool {
 
 /// The culture-social office, the chairman and administrators coordinate the inbox.
 fn coordinator(auth: &AuthUser, d: &Difficulty) -> bool {
-    match auth.role {
-        Role::Admin => true,
-        Role::Chairman => same_commune(auth, d),
-        Role::Department => {
-            auth.department == Some(Department::CultureSocial) && same_commune(auth, d)
-        }
-        _ => false,
-    }
+    auth.is_admin() || (auth.is_commune_manager() && same_commune(auth, d))
 }
 
 /// The side the caller writes on, or why it may not.
@@ -445,17 +438,14 @@ pub async fn update_difficulty(
             let d = load(conn, &auth, &id)?;
             let coordinating = coordinator(&auth, &d);
             if assign.is_some() && !coordinating {
-                return Err(ApiError::Forbidden {
-                    code: "role_not_allowed",
-                    detail: "The culture-social office or the chairman assigns difficulties."
-                        .into(),
-                });
+                return Err(crate::access::role_not_allowed(
+                    "The culture-social office or the chairman assigns difficulties.",
+                ));
             }
             if close.is_some() && !coordinating && d.author_id != auth.id {
-                return Err(ApiError::Forbidden {
-                    code: "role_not_allowed",
-                    detail: "A coordinator or the author closes and reopens a difficulty.".into(),
-                });
+                return Err(crate::access::role_not_allowed(
+                    "A coordinator or the author closes and reopens a difficulty.",
+                ));
             }
             let now = db::now();
             let mut changed = false;

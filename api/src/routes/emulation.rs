@@ -150,10 +150,9 @@ fn campaign_not_found() -> ApiError {
 /// The commune the caller works in, or the one an administrator names.
 fn commune_of(auth: &AuthUser, named: Option<String>) -> Result<String, ApiError> {
     match (auth.role, named) {
-        (Role::City, _) => Err(ApiError::Forbidden {
-            code: "role_not_allowed",
-            detail: "City oversight sees indicators and reports.".into(),
-        }),
+        (Role::City, _) => Err(crate::access::role_not_allowed(
+            "City oversight sees indicators and reports.",
+        )),
         (Role::Admin, Some(c)) => Ok(c),
         (Role::Admin, None) => Err(ApiError::validation(vec![FieldError::new(
             "commune_id",
@@ -195,11 +194,9 @@ fn campaign_organiser(auth: &AuthUser) -> Result<&'static str, ApiError> {
         (Role::Department, Some(d @ (Department::YouthUnion | Department::CultureSocial))) => {
             Ok(d.as_str())
         }
-        _ => Err(ApiError::Forbidden {
-            code: "role_not_allowed",
-            detail: "The youth union, the culture-social office or the chairman runs campaigns."
-                .into(),
-        }),
+        _ => Err(crate::access::role_not_allowed(
+            "The youth union, the culture-social office or the chairman runs campaigns.",
+        )),
     }
 }
 
@@ -865,13 +862,10 @@ pub async fn create_proposal(
     auth: AuthUser,
     body: web::Json<CreateProposal>,
 ) -> Result<HttpResponse, ApiError> {
-    let proposer = auth.role == Role::Admin
-        || (auth.role == Role::Department && auth.department == Some(Department::CultureSocial));
-    if !proposer {
-        return Err(ApiError::Forbidden {
-            code: "role_not_allowed",
-            detail: "The culture-social office proposes awards.".into(),
-        });
+    if !auth.may_prepare_for_chairman() {
+        return Err(crate::access::role_not_allowed(
+            "The culture-social office proposes awards.",
+        ));
     }
     let b = body.into_inner();
     let mut errors = vec![];

@@ -32,7 +32,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// an order that never skips a change committed late; follow `cursor` while `has_more`. Mirrors the
 /// data without full dumps. Scoped to the caller's commune; roles without personal data get no
 /// households, residents or notes. Every page is written to the audit log.
-#[utoipa::path(tag = "exports", params(crate::sync::pull::FeedQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "exports", params(crate::sync::pull::FeedQuery), security(("bearer" = []), ("api_key" = ["exports:read"])),
     responses(
         (status = 200, description = "Changes, the next cursor, and whether more are waiting", body = crate::sync::pull::PullResponse),
         (status = 400, description = "Bad cursor, time, kinds or limit", body = Problem, content_type = "application/problem+json"),

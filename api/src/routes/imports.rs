@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::AuthUser;
 use crate::db::registry::{self as reg, HouseholdDraft, ResidentDraft, Village};
 use crate::db::{self, DbConnection};
-use crate::domain::{search, Department, Role};
+use crate::domain::{search, Role};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::registry_io::{self, ExportRow, ImportError, ImportFormat, ImportedHousehold, RowError};
 use crate::state::AppState;
@@ -122,15 +122,14 @@ fn import_villages(
     let villages = reg::villages_of_commune(conn, &commune_id)?;
     match auth.role {
         Role::Admin => Ok(villages),
-        Role::Department if auth.department == Some(Department::CultureSocial) => Ok(villages),
+        Role::Department if auth.is_culture_social() => Ok(villages),
         Role::VillageLeader => Ok(villages
             .into_iter()
             .filter(|v| auth.village_ids.contains(&v.id))
             .collect()),
-        _ => Err(ApiError::Forbidden {
-            code: "role_not_allowed",
-            detail: "Village leaders and the culture-social office import household lists.".into(),
-        }),
+        _ => Err(crate::access::role_not_allowed(
+            "Village leaders and the culture-social office import household lists.",
+        )),
     }
 }
 

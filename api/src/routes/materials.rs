@@ -196,12 +196,9 @@ fn load_editable(conn: &mut DbConnection, auth: &AuthUser, id: &str) -> Result<M
     if can_edit(auth, &m) {
         Ok(m)
     } else {
-        Err(ApiError::Forbidden {
-            code: "role_not_allowed",
-            detail:
-                "Only the owning department, the chairman or an administrator edits this guide."
-                    .into(),
-        })
+        Err(crate::access::role_not_allowed(
+            "Only the owning department, the chairman or an administrator edits this guide.",
+        ))
     }
 }
 
@@ -252,10 +249,9 @@ fn shown(
         (true, None) => m.latest_version,
         (false, None) => m.published_version.ok_or_else(not_found)?,
         (false, Some(_)) => {
-            return Err(ApiError::Forbidden {
-                code: "role_not_allowed",
-                detail: "Earlier versions are for those who edit the guide.".into(),
-            })
+            return Err(crate::access::role_not_allowed(
+                "Earlier versions are for those who edit the guide.",
+            ))
         }
     };
     let v = store::version(conn, &m.id, number)?.ok_or_else(|| ApiError::NotFound {
@@ -328,7 +324,7 @@ fn announce(conn: &mut DbConnection, m: &Material, op: &str) -> Result<(), ApiEr
 
 /// Guides the caller can read: published ones of the commune and national ones; drafts too for those
 /// who edit them.
-#[utoipa::path(tag = "materials", params(MaterialQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "materials", params(MaterialQuery), security(("bearer" = []), ("api_key" = ["materials:read"])),
     responses(
         (status = 200, description = "Guides, newest change first", body = MaterialList),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -510,7 +506,7 @@ pub async fn create_material(
 }
 
 /// One guide: the published version for readers, the latest (or `?version=`) for editors.
-#[utoipa::path(tag = "materials", params(("id" = String, Path, description = "Guide id"), VersionQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "materials", params(("id" = String, Path, description = "Guide id"), VersionQuery), security(("bearer" = []), ("api_key" = ["materials:read"])),
     responses(
         (status = 200, description = "The guide", body = MaterialResponse),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -727,7 +723,7 @@ pub async fn withdraw_material(
 }
 
 /// Every version of a guide, newest first (editors).
-#[utoipa::path(tag = "materials", params(("id" = String, Path, description = "Guide id")), security(("bearer" = [])),
+#[utoipa::path(tag = "materials", params(("id" = String, Path, description = "Guide id")), security(("bearer" = []), ("api_key" = ["materials:read"])),
     responses(
         (status = 200, description = "Versions", body = VersionList),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -895,7 +891,7 @@ pub async fn upload_attachment(
 
 /// Downloads an attachment: editors any file of their guide, readers the files of the published
 /// version. The content never changes for an id, so phones may cache it for good.
-#[utoipa::path(tag = "materials", params(("id" = String, Path, description = "Attachment id")), security(("bearer" = [])),
+#[utoipa::path(tag = "materials", params(("id" = String, Path, description = "Attachment id")), security(("bearer" = []), ("api_key" = ["materials:read"])),
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream"),
         (status = 304, description = "Not modified (If-None-Match)"),

@@ -41,16 +41,12 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// The commune's plan keepers: the chairman and the culture-social office (an administrator for
 /// any commune).
 fn require_planner(auth: &AuthUser) -> Result<(), ApiError> {
-    let planner = matches!(auth.role, Role::Admin | Role::Chairman)
-        || (auth.role == Role::Department && auth.department == Some(Department::CultureSocial));
-    if planner {
+    if auth.may_keep_plan() {
         Ok(())
     } else {
-        Err(ApiError::Forbidden {
-            code: "role_not_allowed",
-            detail: "The chairman and the culture-social office keep the plan's targets and funds."
-                .into(),
-        })
+        Err(crate::access::role_not_allowed(
+            "The chairman and the culture-social office keep the plan's targets and funds.",
+        ))
     }
 }
 
@@ -309,7 +305,7 @@ pub struct ProgressResponse {
 
 /// Progress against the period's targets: each targeted indicator's figure, the gap in people and
 /// the villages furthest behind. Scoped like the figures (a village leader sees the village).
-#[utoipa::path(tag = "plans", params(ProgressQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "plans", params(ProgressQuery), security(("bearer" = []), ("api_key" = ["stats:read"])),
     responses(
         (status = 200, description = "Progress against targets", body = ProgressResponse),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -904,7 +900,7 @@ pub struct CompareResponse {
 }
 
 /// Commune by commune (city oversight and administrators): each indicator's commune total and target.
-#[utoipa::path(tag = "stats", params(CompareQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "stats", params(CompareQuery), security(("bearer" = []), ("api_key" = ["stats:read"])),
     responses(
         (status = 200, description = "Figures per commune", body = CompareResponse),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -1225,10 +1221,9 @@ fn plan_reader_commune(auth: &AuthUser) -> Result<Option<String>, ApiError> {
                 code: "no_scope",
                 detail: "No commune.".into(),
             }),
-        Role::Volunteer => Err(ApiError::Forbidden {
-            code: "role_not_allowed",
-            detail: "Volunteers see their tasks through their village leader.".into(),
-        }),
+        Role::Volunteer => Err(crate::access::role_not_allowed(
+            "Volunteers see their tasks through their village leader.",
+        )),
     }
 }
 

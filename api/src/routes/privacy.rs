@@ -47,15 +47,11 @@ fn ensure_controller(
     if allowed {
         Ok(())
     } else {
-        Err(ApiError::Forbidden {
-            code: "role_not_allowed",
-            detail: if erase {
-                "Only the commune's chairman or an administrator erases a household.".into()
-            } else {
-                "Only the chairman, the village leader or an administrator gives a household its data."
-                    .into()
-            },
-        })
+        Err(crate::access::role_not_allowed(if erase {
+            "Only the commune's chairman or an administrator erases a household."
+        } else {
+            "Only the chairman, the village leader or an administrator gives a household its data."
+        }))
     }
 }
 

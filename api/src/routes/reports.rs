@@ -12,7 +12,7 @@ use super::paging;
 use crate::auth::AuthUser;
 use crate::db::stats::{self as store, Report};
 use crate::db::{self, DbConnection};
-use crate::domain::{Department, Role};
+use crate::domain::Role;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::state::AppState;
 use crate::stats::report::{self, ReportContent};
@@ -162,13 +162,10 @@ pub async fn prepare_report(
     auth: AuthUser,
     body: web::Json<PrepareReport>,
 ) -> Result<HttpResponse, ApiError> {
-    let preparer = auth.role == Role::Admin
-        || (auth.role == Role::Department && auth.department == Some(Department::CultureSocial));
-    if !preparer {
-        return Err(ApiError::Forbidden {
-            code: "role_not_allowed",
-            detail: "The culture-social office prepares the commune's reports.".into(),
-        });
+    if !auth.may_prepare_for_chairman() {
+        return Err(crate::access::role_not_allowed(
+            "The culture-social office prepares the commune's reports.",
+        ));
     }
     let b = body.into_inner();
     let commune_id = match (auth.role, b.commune_id.clone(), auth.commune_id.clone()) {
@@ -271,7 +268,7 @@ pub struct ReportQuery {
 }
 
 /// The commune's reports, newest period first (commune roles; the city sees approved ones).
-#[utoipa::path(tag = "reports", params(ReportQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "reports", params(ReportQuery), security(("bearer" = []), ("api_key" = ["stats:read"])),
     responses(
         (status = 200, description = "Reports", body = ReportList),
         (status = 400, description = "Which commune", body = Problem, content_type = "application/problem+json"),
@@ -336,7 +333,7 @@ pub struct ReportFormatQuery {
 }
 
 /// One report with its figures, or one of its files with `?format=`.
-#[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id"), ReportFormatQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id"), ReportFormatQuery), security(("bearer" = []), ("api_key" = ["stats:read"])),
     responses(
         (status = 200, description = "The report (or the file `format` asks for)", content((ReportResponse = "application/json"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ("text/html"), ("application/pdf"))),
         (status = 400, description = "Unknown format", body = Problem, content_type = "application/problem+json"),
@@ -486,7 +483,7 @@ fn file_name(r: &Report, ext: &str) -> String {
 }
 
 /// The report as an XLSX workbook (indicators per village, activity).
-#[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id")), security(("bearer" = [])),
+#[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id")), security(("bearer" = []), ("api_key" = ["stats:read"])),
     responses(
         (status = 200, description = "Workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -526,7 +523,7 @@ fn download(r: &Report, content_type: &str, ext: &str, bytes: Vec<u8>) -> HttpRe
 }
 
 /// The report as an A4 PDF laid out like an administrative report, with the fonts embedded.
-#[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id")), security(("bearer" = [])),
+#[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id")), security(("bearer" = []), ("api_key" = ["stats:read"])),
     responses(
         (status = 200, description = "PDF document", content_type = "application/pdf"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -556,7 +553,7 @@ async fn pdf_file(r: &Report) -> Result<HttpResponse, ApiError> {
 }
 
 /// The report as a printable A4 page (print it, or save it as PDF from the browser).
-#[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id")), security(("bearer" = [])),
+#[utoipa::path(tag = "reports", params(("id" = String, Path, description = "Report id")), security(("bearer" = []), ("api_key" = ["stats:read"])),
     responses(
         (status = 200, description = "HTML page", content_type = "text/html"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),

@@ -91,9 +91,9 @@ pub struct UpdateService {
     pub retired: Option<bool>,
 }
 
-pub fn service_response(s: Service) -> ServiceResponse {
-    ServiceResponse {
-        department: Department::parse(&s.department).unwrap_or(Department::CultureSocial),
+pub fn service_response(s: Service) -> Result<ServiceResponse, ApiError> {
+    Ok(ServiceResponse {
+        department: crate::domain::stored(Department::parse(&s.department))?,
         level: ServiceLevel::from_db(&s.level),
         retired: s.retired_at.is_some(),
         id: s.id,
@@ -103,7 +103,7 @@ pub fn service_response(s: Service) -> ServiceResponse {
         min_age: s.min_age,
         sort_order: s.sort_order,
         updated_at: paging::utc(s.updated_at),
-    }
+    })
 }
 
 fn check_age(age: Option<i32>, errors: &mut Vec<FieldError>) {
@@ -117,7 +117,7 @@ fn check_age(age: Option<i32>, errors: &mut Vec<FieldError>) {
 }
 
 /// The catalogue of digital services.
-#[utoipa::path(tag = "services", params(ServiceQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "services", params(ServiceQuery), security(("bearer" = []), ("api_key" = ["stats:read"])),
     responses(
         (status = 200, description = "Services in display order", body = ServiceList),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -134,7 +134,10 @@ pub async fn list_services(
     })
     .await?;
     Ok(HttpResponse::Ok().json(ServiceList {
-        items: rows.into_iter().map(service_response).collect(),
+        items: rows
+            .into_iter()
+            .map(service_response)
+            .collect::<Result<_, _>>()?,
     }))
 }
 
@@ -210,7 +213,7 @@ pub async fn create_service(
         })
     })
     .await?;
-    Ok(HttpResponse::Created().json(service_response(service)))
+    Ok(HttpResponse::Created().json(service_response(service)?))
 }
 
 /// Renames, re-assigns or retires a service (administrators). Its code never changes.
@@ -268,7 +271,7 @@ pub async fn update_service(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(service_response(service)))
+    Ok(HttpResponse::Ok().json(service_response(service)?))
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -67,13 +67,18 @@ pub struct IndicatorList {
     pub items: Vec<IndicatorResponse>,
 }
 
-fn indicator_response(i: Indicator) -> IndicatorResponse {
-    IndicatorResponse {
-        department: Department::parse(&i.department).unwrap_or(Department::CultureSocial),
+fn indicator_response(i: Indicator) -> Result<IndicatorResponse, ApiError> {
+    Ok(IndicatorResponse {
+        department: crate::domain::stored(Department::parse(&i.department))?,
         kind: match i.kind.as_str() {
             "adoption" => IndicatorKind::Adoption,
             "visited" => IndicatorKind::Visited,
-            _ => IndicatorKind::Assisted,
+            "assisted" => IndicatorKind::Assisted,
+            other => {
+                return Err(ApiError::internal(anyhow::anyhow!(
+                    "unknown stored indicator kind {other:?}"
+                )))
+            }
         },
         retired: i.retired_at.is_some(),
         id: i.id,
@@ -85,11 +90,11 @@ fn indicator_response(i: Indicator) -> IndicatorResponse {
         min_age: i.min_age,
         target_percent: i.target_percent,
         sort_order: i.sort_order,
-    }
+    })
 }
 
 /// The indicators, in display order (everyone signed in).
-#[utoipa::path(tag = "stats", security(("bearer" = [])),
+#[utoipa::path(tag = "stats", security(("bearer" = []), ("api_key" = ["stats:read"])),
     responses(
         (status = 200, description = "Indicators", body = IndicatorList),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -101,7 +106,10 @@ pub async fn list_indicators(
 ) -> Result<HttpResponse, ApiError> {
     let rows = db::run(&state.pool, |conn| Ok(store::list_indicators(conn, true)?)).await?;
     Ok(HttpResponse::Ok().json(IndicatorList {
-        items: rows.into_iter().map(indicator_response).collect(),
+        items: rows
+            .into_iter()
+            .map(indicator_response)
+            .collect::<Result<_, _>>()?,
     }))
 }
 
@@ -254,7 +262,7 @@ pub async fn create_indicator(
         })
     })
     .await?;
-    Ok(HttpResponse::Created().json(indicator_response(created)))
+    Ok(HttpResponse::Created().json(indicator_response(created)?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -341,7 +349,7 @@ pub async fn update_indicator(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(indicator_response(updated)))
+    Ok(HttpResponse::Ok().json(indicator_response(updated)?))
 }
 
 // ---------------------------------------------------------------- figures
@@ -515,7 +523,7 @@ pub(crate) fn total(
 
 /// Indicator figures for a period and the one before it, for the caller's commune or villages; the
 /// caller's own department's indicators first.
-#[utoipa::path(tag = "stats", params(FiguresQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "stats", params(FiguresQuery), security(("bearer" = []), ("api_key" = ["stats:read"])),
     responses(
         (status = 200, description = "Figures, or the table as CSV or XLSX (`format`)", content((FiguresResponse = "application/json"), ("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
@@ -537,10 +545,9 @@ pub async fn indicator_figures(
     let previous = period.previous();
     let group_by = q.group_by.unwrap_or(GroupBy::None);
     if group_by == GroupBy::Volunteer && auth.role == Role::City {
-        return Err(ApiError::Forbidden {
-            code: "role_not_allowed",
-            detail: "City oversight sees figures per commune and village, not per person.".into(),
-        });
+        return Err(crate::access::role_not_allowed(
+            "City oversight sees figures per commune and village, not per person.",
+        ));
     }
     let codes: Option<Vec<String>> = q.codes.as_deref().map(|c| {
         c.split(',')
@@ -624,7 +631,7 @@ pub async fn indicator_figures(
             };
             items.push(IndicatorFigures {
                 own: Some(indicator.department.as_str()) == own_department,
-                indicator: indicator_response(indicator),
+                indicator: indicator_response(indicator)?,
                 current: figure_response(&current),
                 previous: figure_response(&prior),
                 trend_points,
@@ -851,7 +858,7 @@ fn status_vi(status: &str) -> &'static str {
 /// counted in its numerator, in the caller's scope, by id. With `format=csv|xlsx`, the whole list as
 /// a file (written to the audit log).
 #[utoipa::path(tag = "stats", params(("code" = String, Path, description = "Indicator code"), MissingParams, PageQuery),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = ["stats:read"])),
     responses(
         (status = 200, description = "A page of who is missing, or the whole list as CSV or XLSX", content((MissingPage = "application/json"), ("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, description = "Bad query, or a count-only indicator", body = Problem, content_type = "application/problem+json"),
@@ -1001,7 +1008,7 @@ pub struct ActivityResponse {
 /// The teams' activity in a period and the one before it: visits, households reached,
 /// communications by channel and reach, trainings and attendance, difficulties with response times,
 /// and active members per team. Village users get their villages.
-#[utoipa::path(tag = "stats", params(ActivityQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "stats", params(ActivityQuery), security(("bearer" = []), ("api_key" = ["stats:read"])),
     responses(
         (status = 200, description = "Activity figures", body = ActivityResponse),
         (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),

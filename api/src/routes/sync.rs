@@ -9,7 +9,7 @@ use crate::app::registry as hh;
 use crate::auth::AuthUser;
 use crate::db::sync as store;
 use crate::db::{self, users};
-use crate::domain::{Department, Role};
+use crate::domain::Role;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::state::AppState;
 use crate::sync::pull::{PullQuery, PullResponse};
@@ -131,18 +131,12 @@ pub struct DeviceList {
 /// Who manages sync health where: a village leader its villages' users, the chairman and the
 /// culture-social office their commune, an administrator everything.
 fn ensure_sync_manager(auth: &AuthUser) -> Result<(), ApiError> {
-    let ok = matches!(
-        auth.role,
-        Role::Admin | Role::Chairman | Role::VillageLeader
-    ) || (auth.role == Role::Department
-        && auth.department == Some(Department::CultureSocial));
-    if ok {
+    if auth.may_review_sync() {
         Ok(())
     } else {
-        Err(ApiError::Forbidden {
-            code: "role_not_allowed",
-            detail: "Leaders see sync health and conflicts.".into(),
-        })
+        Err(crate::access::role_not_allowed(
+            "Leaders see sync health and conflicts.",
+        ))
     }
 }
 

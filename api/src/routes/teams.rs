@@ -13,7 +13,7 @@ use crate::db::{
     registry::{self, Team, TeamMember},
     DbConnection,
 };
-use crate::domain::{Department, DisplayName, Origin, PhoneNumber, Position, Role};
+use crate::domain::{DisplayName, Origin, PhoneNumber, Position, Role};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::state::AppState;
 
@@ -193,8 +193,7 @@ fn ensure_manager(
     let ok = match auth.role {
         Role::Admin => true,
         Role::Department => {
-            auth.department == Some(Department::CultureSocial)
-                && auth.commune_id.as_deref() == Some(commune_id)
+            auth.is_culture_social() && auth.commune_id.as_deref() == Some(commune_id)
         }
         Role::VillageLeader => {
             village_id.is_some_and(|v| auth.village_ids.iter().any(|own| own == v))
@@ -204,7 +203,7 @@ fn ensure_manager(
     if ok {
         Ok(())
     } else {
-        Err(ApiError::Forbidden { code: "role_not_allowed", detail: "Only the culture-social office, or a village leader for the own village's team, manages teams.".into() })
+        Err(crate::access::role_not_allowed("Only the culture-social office, or a village leader for the own village's team, manages teams."))
     }
 }
 

@@ -226,18 +226,15 @@ fn own_organiser(auth: &AuthUser) -> Option<&'static str> {
 /// The organiser, the culture-social office (which runs the teams), the chairman and administrators
 /// manage a training.
 fn ensure_manager(auth: &AuthUser, t: &Training) -> Result<(), ApiError> {
-    let ok = auth.role == Role::Admin
-        || auth.role == Role::Chairman
-        || auth.department == Some(Department::CultureSocial)
+    let ok = auth.is_admin()
+        || auth.is_commune_manager()
         || own_organiser(auth) == Some(t.organiser.as_str());
     if ok {
         Ok(())
     } else {
-        Err(ApiError::Forbidden {
-            code: "role_not_allowed",
-            detail: "Only the organiser, the culture-social office or the chairman manages this training."
-                .into(),
-        })
+        Err(crate::access::role_not_allowed(
+            "Only the organiser, the culture-social office or the chairman manages this training.",
+        ))
     }
 }
 

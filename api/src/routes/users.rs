@@ -292,10 +292,8 @@ pub async fn list_users(
     page: web::Query<PageQuery>,
     query: web::Query<UserListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = policy::manageable_scope(&auth).ok_or_else(|| ApiError::Forbidden {
-        code: "role_not_allowed",
-        detail: "This role does not manage accounts.".into(),
-    })?;
+    let scope = policy::manageable_scope(&auth)
+        .ok_or_else(|| crate::access::role_not_allowed("This role does not manage accounts."))?;
     let limit = page.limit()?;
     let after = page.after()?;
     let q = query.into_inner();

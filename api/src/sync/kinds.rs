@@ -214,6 +214,45 @@ pub fn record_conflict(
     Ok(())
 }
 
+/// Whether the object of this kind that already holds `id` is one the caller may read: then a create
+/// with that id is told `already_exists`; otherwise it is answered as any other id in use.
+pub fn holder_is_visible(
+    conn: &mut DbConnection,
+    auth: &AuthUser,
+    kind: &str,
+    id: &str,
+) -> diesel::QueryResult<bool> {
+    let ids = [id.to_owned()];
+    let place: Option<(String, Option<String>)> = match kind {
+        "assistance_record" => {
+            store::find_record(conn, id)?.map(|r| (r.commune_id, Some(r.village_id)))
+        }
+        "communication" => {
+            store::find_communication(conn, id)?.map(|c| (c.commune_id, c.village_id))
+        }
+        "difficulty" => store::difficulties_by_ids(conn, &ids)?
+            .pop()
+            .map(|d| (d.commune_id, d.village_id)),
+        "household" => reg::households_by_ids(conn, &ids)?
+            .pop()
+            .map(|h| (h.commune_id, Some(h.village_id))),
+        "resident" => match reg::residents_by_ids(conn, &ids)?.pop() {
+            Some(r) => reg::households_by_ids(conn, &[r.household_id])?
+                .pop()
+                .map(|h| (h.commune_id, Some(h.village_id))),
+            None => None,
+        },
+        _ => None,
+    };
+    Ok(match place {
+        Some((commune, Some(village))) => auth.can_read_in(&commune, &village),
+        Some((commune, None)) => {
+            auth.role == Role::Admin || auth.commune_id.as_deref() == Some(commune.as_str())
+        }
+        None => false,
+    })
+}
+
 /// A resident created offline: the household plus the resident's fields. Read in two steps, since
 /// `flatten` would hand the resident only the fields it knows and drop the rest silently: an
 /// unknown field is refused here as in every other kind.

@@ -538,9 +538,15 @@ fn push_each(
                 // Another connection stored the same record meanwhile (its transaction has committed,
                 // or this insert would still be waiting): answer as for a replay.
                 // An object that holds the id without a receipt was made online (or by another
-                // path): taken, answered as any other id in use.
+                // path): named only when the caller may read it.
                 match db::sync::find_receipt(conn, &key)? {
                     Some(receipt) => replay_result(&id, &receipt, &hash, auth, device_id),
+                    None if kinds::holder_is_visible(conn, auth, &r.kind, &id)? => rejected(
+                        &id,
+                        "already_exists",
+                        "An object with this id exists already.".into(),
+                        vec![],
+                    ),
                     None => id_taken(&id),
                 }
             }

@@ -51,13 +51,32 @@ pub struct PullResponse {
     pub cursor: String,
     /// True when more changes are waiting: pull again at once.
     pub has_more: bool,
+    /// True when the caller's scope changed since the cursor was given (moved to another village,
+    /// a village added or taken away, a new role or department): `changes` then start again from
+    /// the beginning of the new scope. Drop every object pulled before (households, residents, the
+    /// ledger, field records, guides, the catalogue; keep the outbox of records not yet sent), then
+    /// apply `changes` and go on pulling from `cursor` as usual.
+    pub reset: bool,
 }
 
-fn encode(tx: i64, seq: i64) -> String {
-    paging::encode(&format!("{tx}:{seq}"))
+/// A cursor: a position in the change log and the stamp of the scope it was read in.
+fn encode(tx: i64, seq: i64, stamp: &str) -> String {
+    paging::encode(&format!("{tx}:{seq}:{stamp}"))
 }
 
-fn decode(cursor: Option<&str>) -> Result<(i64, i64), ApiError> {
+/// A position to read after, and whether it must start again from the beginning because the cursor
+/// was read in another scope than the caller has now (villages, role, department or commune
+/// changed since), or comes from a server that did not stamp its cursors: the caller's old view
+/// must never be kept silently.
+#[derive(Debug, PartialEq, Eq)]
+struct Position {
+    after: (i64, i64),
+    reset: bool,
+}
+
+const START: (i64, i64) = (-1, 0);
+
+fn decode(cursor: Option<&str>, stamp: &str) -> Result<Position, ApiError> {
     let invalid = || {
         ApiError::validation(vec![FieldError::new(
             "cursor",
@@ -66,18 +85,35 @@ fn decode(cursor: Option<&str>) -> Result<(i64, i64), ApiError> {
         )])
     };
     let Some(c) = cursor.filter(|c| !c.is_empty()) else {
-        return Ok((-1, 0));
+        return Ok(Position {
+            after: START,
+            reset: false,
+        });
     };
     let q = paging::PageQuery {
         cursor: Some(c.to_owned()),
         limit: None,
     };
     let raw = q.after()?.ok_or_else(invalid)?;
-    let (tx, seq) = raw.split_once(':').ok_or_else(invalid)?;
-    Ok((
+    let mut parts = raw.splitn(3, ':');
+    let (Some(tx), Some(seq)) = (parts.next(), parts.next()) else {
+        return Err(invalid());
+    };
+    let after = (
         tx.parse().map_err(|_| invalid())?,
         seq.parse().map_err(|_| invalid())?,
-    ))
+    );
+    Ok(match parts.next() {
+        Some(s) if s == stamp => Position {
+            after,
+            reset: false,
+        },
+        // Read in another scope, or before cursors were stamped: everything again.
+        _ => Position {
+            after: START,
+            reset: after != START,
+        },
+    })
 }
 
 fn scope(auth: &AuthUser) -> Result<PullScope, ApiError> {
@@ -125,10 +161,11 @@ pub fn pull(
 ) -> Result<PullResponse, ApiError> {
     let scope = scope(auth)?;
     let limit = check_limit(q.limit)?;
-    let after = decode(q.cursor.as_deref())?;
+    let stamp = auth.scope_stamp();
+    let at = decode(q.cursor.as_deref(), &stamp)?;
     let vis = auth.visibility();
     let personal = vis.personal;
-    let res = changes_since(conn, &scope, Some(&auth.id), None, vis, after, limit)?;
+    let res = changes_since(conn, &scope, Some(&auth.id), None, vis, at, &stamp, limit)?;
     if let Some(device) = q
         .device_id
         .as_deref()
@@ -239,15 +276,22 @@ pub fn feed(
     if !personal {
         kinds.retain(|k| k != "household" && k != "resident");
     }
-    let after = match (
+    let stamp = auth.scope_stamp();
+    let at = match (
         q.cursor.as_deref().filter(|c| !c.is_empty()),
         q.updated_since,
     ) {
-        (Some(c), _) => decode(Some(c))?,
-        (None, Some(since)) => store::position_before(conn, since.naive_utc())?,
-        (None, None) => (-1, 0),
+        (Some(c), _) => decode(Some(c), &stamp)?,
+        (None, Some(since)) => Position {
+            after: store::position_before(conn, since.naive_utc())?,
+            reset: false,
+        },
+        (None, None) => Position {
+            after: START,
+            reset: false,
+        },
     };
-    let res = changes_since(conn, &scope, None, Some(&kinds), vis, after, limit)?;
+    let res = changes_since(conn, &scope, None, Some(&kinds), vis, at, &stamp, limit)?;
     let personal_rows = personal_rows(&res.changes);
     db::audit::by_user(
         conn,
@@ -261,23 +305,26 @@ pub fn feed(
     Ok(res)
 }
 
-/// The latest state of each object changed after `after` in `scope`, one page of the change log.
+/// The latest state of each object changed after `at` in `scope`, one page of the change log.
+#[allow(clippy::too_many_arguments)]
 fn changes_since(
     conn: &mut DbConnection,
     scope: &PullScope,
     own_records_of: Option<&str>,
     kinds: Option<&[String]>,
     vis: Visibility,
-    after: (i64, i64),
+    at: Position,
+    stamp: &str,
     limit: i64,
 ) -> Result<PullResponse, ApiError> {
+    let after = at.after;
     let mut rows = store::changes_after(conn, scope, own_records_of, kinds, after, limit + 1)?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let cursor = rows
         .last()
-        .map(|r| encode(r.tx, r.seq))
-        .unwrap_or_else(|| encode(after.0, after.1));
+        .map(|r| encode(r.tx, r.seq, stamp))
+        .unwrap_or_else(|| encode(after.0, after.1, stamp));
 
     // The latest state of each object once, in the order objects first changed.
     let mut order: Vec<(String, String)> = vec![];
@@ -419,5 +466,38 @@ fn changes_since(
         changes,
         cursor,
         has_more,
+        reset: at.reset,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_of_another_scope_starts_again_and_says_so() {
+        let c = encode(7, 3, "aaaa");
+        assert_eq!(
+            decode(Some(&c), "aaaa").expect("own"),
+            Position {
+                after: (7, 3),
+                reset: false
+            }
+        );
+        assert_eq!(
+            decode(Some(&c), "bbbb").expect("moved"),
+            Position {
+                after: START,
+                reset: true
+            }
+        );
+        // A cursor from before stamps was read in a scope nobody knows.
+        let old = paging::encode("7:3");
+        assert!(decode(Some(&old), "aaaa").expect("old").reset);
+        // The start of the log has nothing to forget.
+        let start = encode(START.0, START.1, "aaaa");
+        assert!(!decode(Some(&start), "bbbb").expect("start").reset);
+        assert!(!decode(None, "aaaa").expect("none").reset);
+        assert!(decode(Some("bogus"), "aaaa").is_err());
+    }
 }
