@@ -47,6 +47,50 @@ export const FIELD_ROLES: readonly string[] = ['volunteer', 'village_leader'];
 /** Bumped after every pull so screens re-read the phone's database. */
 export const dataVersion = writable(0);
 
+/** What changed in the account's scope, told once on the home screen until dismissed. */
+export interface ScopeNotice {
+  kind: 'moved' | 'added' | 'removed' | 'office';
+  /** Names of the villages the sentence is about. */
+  villages: string[];
+}
+
+export const scopeNotice = writable<ScopeNotice | null>(null);
+void fieldDb.getMeta<ScopeNotice>('scope_notice').then((n) => {
+  if (n) scopeNotice.set(n);
+});
+
+export async function dismissScopeNotice(): Promise<void> {
+  scopeNotice.set(null);
+  await fieldDb.setMeta('scope_notice', null);
+}
+
+/** The sentence for a change of scope: moved, given more villages, relieved of some, or off the field. */
+export function describeScopeChange(
+  before: { role: string; villages?: { id: string; name: string }[]; village_ids: string[] },
+  after: { role: string; villages?: { id: string; name: string }[]; village_ids: string[] },
+): ScopeNotice | null {
+  if (!FIELD_ROLES.includes(after.role)) return { kind: 'office', villages: [] };
+  const name = (u: typeof after, id: string) => u.villages?.find((v) => v.id === id)?.name || id;
+  const gained = after.village_ids.filter((v) => !before.village_ids.includes(v));
+  const lost = before.village_ids.filter((v) => !after.village_ids.includes(v));
+  if (gained.length && lost.length) return { kind: 'moved', villages: after.village_ids.map((v) => name(after, v)) };
+  if (gained.length) return { kind: 'added', villages: gained.map((v) => name(after, v)) };
+  if (lost.length) return { kind: 'removed', villages: lost.map((v) => name(before, v)) };
+  return null;
+}
+
+/** The server said this account's scope changed: read the account again and say what changed. */
+async function onScopeReset(): Promise<boolean> {
+  const change = await session.refreshUser();
+  if (!change) return false;
+  const notice = describeScopeChange(change.before, change.after);
+  if (notice) {
+    scopeNotice.set(notice);
+    await fieldDb.setMeta('scope_notice', notice);
+  }
+  return FIELD_ROLES.includes(change.after.role);
+}
+
 export const uploader = new Uploader({
   outbox,
   owner: () => session.user?.id ?? null,
@@ -57,7 +101,7 @@ export const uploader = new Uploader({
   afterSync: async () => {
     // Only field roles keep their villages on the phone; office roles read figures online.
     if (!FIELD_ROLES.includes(session.user?.role ?? '')) return;
-    const n = await pullAll(fieldDb, pullPage);
+    const n = await pullAll(fieldDb, pullPage, { onReset: onScopeReset });
     if (n > 0) dataVersion.update((v) => v + 1);
   },
   onLastSync: (at) => void fieldDb.setMeta('last_sync_at', at),

@@ -183,6 +183,22 @@ export class Session {
     return (await this.store((await res.json()) as TokenResponse)).access_token;
   }
 
+  /**
+   * Reads the account again (`GET /me`) and keeps it: after the server said its scope changed, the
+   * villages and role on this phone are those of today. Returns the account before and after.
+   */
+  async refreshUser(): Promise<{ before: User; after: User } | null> {
+    const s = this.current;
+    if (!s) return null;
+    const res = await this.authFetch(`${this.baseUrl}/api/v1/me`, { headers: { accept: 'application/json' } });
+    if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status });
+    const after = (await res.json()) as User;
+    const latest = this.current ?? s;
+    this.current = { ...latest, user: after };
+    await this.db.setMeta('session', this.current);
+    return { before: s.user, after };
+  }
+
   /** Keeps the user (the outbox is theirs) but no token: the next upload asks for the password. */
   private async forgetTokens(): Promise<void> {
     if (!this.current) return;

@@ -57,4 +57,48 @@ describe('pull', () => {
     expect(await db.getMeta('pull_cursor')).toBe('c1');
     expect(await db.households.count()).toBe(1);
   });
+
+  it('drops the old scope in the same step that stores the new one, and keeps the outbox', async () => {
+    await db.households.bulkPut([
+      { id: 'old1', village_id: 'v1', search: '' },
+      { id: 'old2', village_id: 'v1', search: '' },
+    ]);
+    await db.residents.put({ id: 'r-old', household_id: 'old1', search: '' });
+    await db.adoptions.put({ id: 'a-old', household_id: 'old1', service_code: 'vneid_level2', status: 'done' });
+    await db.outbox.put({ id: 'o1', kind: 'assistance_record', op: 'create', data: { household_id: 'old1' }, createdAt: 1, status: 'pending', attempts: 0, owner: 'u1' });
+    await db.setMeta('pull_cursor', 'c-old');
+    let resets = 0;
+    const n = await pullAll(
+      db,
+      async (q) => {
+        expect(q.cursor).toBe('c-old');
+        return {
+          changes: [{ kind: 'household', id: 'new1', op: 'upsert', version: 1, data: { village_id: 'v2', head_name: 'Lê Văn Cường' } }],
+          cursor: 'c-new',
+          has_more: false,
+          reset: true,
+        };
+      },
+      { onReset: async () => (resets++, true) },
+    );
+    expect([n, resets]).toEqual([1, 1]);
+    expect((await db.households.toArray()).map((h) => h.id)).toEqual(['new1']);
+    expect(await db.residents.count()).toBe(0);
+    expect(await db.adoptions.count()).toBe(0);
+    expect(await db.outbox.count()).toBe(1);
+    expect(await db.getMeta('pull_cursor')).toBe('c-new');
+  });
+
+  it('keeps nothing pulled when the account left the field roles', async () => {
+    await db.households.put({ id: 'old1', village_id: 'v1', search: '' });
+    await db.setMeta('pull_cursor', 'c-old');
+    const n = await pullAll(
+      db,
+      async () => ({ changes: [{ kind: 'household', id: 'c1', op: 'upsert', data: { village_id: 'v9' } }], cursor: 'c2', has_more: false, reset: true }),
+      { onReset: async () => false },
+    );
+    expect(n).toBe(0);
+    expect(await db.households.count()).toBe(0);
+    expect(await db.getMeta('pull_cursor')).toBeUndefined();
+  });
 });

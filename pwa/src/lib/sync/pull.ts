@@ -18,6 +18,26 @@ export interface PullPage {
   changes: Change[];
   cursor: string;
   has_more: boolean;
+  /**
+   * The account's scope changed since the cursor was given (another village, a new role): the
+   * changes start again from the beginning, and everything pulled before must go first.
+   */
+  reset?: boolean;
+}
+
+export interface PullHooks {
+  now?: () => number;
+  /**
+   * Called when the server answers `reset`, before anything is dropped or stored. Resolves to
+   * false when this phone should keep nothing pulled any more (the account left the field roles):
+   * the pulled data is then cleared and the pull stops.
+   */
+  onReset?: () => Promise<boolean>;
+}
+
+/** The stores a pull fills; a reset empties them all (never the outbox). */
+function pulledStores(db: FieldDb) {
+  return [db.households, db.residents, db.adoptions, db.services, db.records, db.materials] as const;
 }
 
 export type PullFn = (query: { cursor?: string; limit?: number }) => Promise<PullPage>;
@@ -116,16 +136,27 @@ export async function applyChanges(db: FieldDb, changes: Change[]): Promise<void
   }
 }
 
-/** Pulls until the server has nothing more. Returns the number of changes stored. */
-export async function pullAll(db: FieldDb, pull: PullFn, now: () => number = Date.now): Promise<number> {
+/**
+ * Pulls until the server has nothing more. Returns the number of changes stored. A page that says
+ * `reset` replaces what the phone held: the old scope's households, residents, ledger, records,
+ * guides and catalogue are dropped in the same transaction that stores the new scope's first page,
+ * so the phone never shows a mix of both.
+ */
+export async function pullAll(db: FieldDb, pull: PullFn, hooks: PullHooks = {}): Promise<number> {
+  const now = hooks.now ?? Date.now;
   let total = 0;
   for (;;) {
     const cursor = await db.getMeta<string>('pull_cursor');
     const page = await pull({ ...(cursor ? { cursor } : {}), limit: PULL_LIMIT });
+    if (page.reset && hooks.onReset && !(await hooks.onReset())) {
+      await db.clearPulled();
+      return total;
+    }
     await db.transaction(
       'rw',
-      [db.households, db.residents, db.adoptions, db.services, db.records, db.materials, db.meta],
+      [...pulledStores(db), db.meta],
       async () => {
+        if (page.reset) await Promise.all(pulledStores(db).map((t) => t.clear()));
         await applyChanges(db, page.changes);
         await db.setMeta('pull_cursor', page.cursor);
         await db.setMeta('last_pull_at', now());
