@@ -130,169 +130,21 @@ async fn objects_of_another_scope_are_never_shown(app: TestApp) {
         .cloned()
         .collect();
     // (path template, method, body, the concrete path, a secret that must never appear)
-    let user = format!("/api/v1/users/{}", f.volunteer.id);
-    let res = app
-        .send(
-            Method::POST,
-            "/api/v1/api-keys",
-            Some(&f.admin.token),
-            Some(&json!({"name": "Khóa tích hợp riêng", "scopes": ["stats:read"], "commune_id": f.commune})),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let api_key = format!(
-        "/api/v1/api-keys/{}",
-        body(res).await["api_key"]["id"].as_str().expect("id")
-    );
-    let res = app
-        .send(
-            Method::POST,
-            "/api/v1/webhooks",
-            Some(&f.admin.token),
-            Some(&json!({"name": "Nhận sự kiện riêng", "url": "https://example.org/hook", "events": ["report.approved"], "commune_id": f.commune})),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let webhook = format!(
-        "/api/v1/webhooks/{}",
-        body(res).await["webhook"]["id"].as_str().expect("id")
-    );
-    let res = app
-        .send(
-            Method::POST,
-            "/api/v1/funding",
-            Some(&f.culture_social.token),
-            Some(&json!({"direction": "received", "source": "sponsorship", "category": "cash",
-                "party": "Nhà tài trợ riêng", "amount_vnd": 1_000_000, "occurred_on": "2026-10-01"})),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let funding = format!(
-        "/api/v1/funding/{}/void",
-        body(res).await["id"].as_str().expect("id")
-    );
-    let res = app
-        .send(
-            Method::POST,
-            "/api/v1/plans",
-            Some(&f.culture_social.token),
-            Some(
-                &json!({"period": "quarter", "date": "2026-10-01", "number": "9/KH-UBND",
-                "issued_on": "2026-10-02", "signer": "Chủ tịch", "purpose": "Kế hoạch riêng của xã",
-                "tasks": []}),
-            ),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let plan = format!(
-        "/api/v1/plans/{}",
-        body(res).await["id"].as_str().expect("id")
-    );
-    let hh = format!("/api/v1/households/{}", reg.household);
-    let report = app
-        .send(
-            Method::POST,
-            "/api/v1/reports",
-            Some(&f.culture_social.token),
-            Some(&json!({"period": "quarter", "date": "2026-11-20"})),
-        )
-        .await;
-    assert_eq!(report.status(), 201);
-    let report = format!(
-        "/api/v1/reports/{}",
-        body(report).await["id"].as_str().expect("id")
-    );
-    let res = app
-        .send(
-            Method::POST,
-            "/api/v1/difficulties",
-            Some(&f.volunteer.token),
-            Some(&json!({"data": {"raised_at": "2026-11-21T00:30:00Z", "village_id": f.v1, "title": "Khó khăn riêng của thôn", "description": "Mô tả", "service_codes": []}})),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let difficulty = format!(
-        "/api/v1/difficulties/{}",
-        body(res).await["id"].as_str().expect("id")
-    );
-    let res = app
-        .send(
-            Method::POST,
-            "/api/v1/trainings",
-            Some(&f.police.token),
-            Some(&json!({"topic": "Tập huấn riêng của xã", "held_on": "2026-11-10", "place": "Hội trường", "mode": "in_person"})),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let training = format!(
-        "/api/v1/trainings/{}",
-        body(res).await["id"].as_str().expect("id")
-    );
-    let res = app
-        .send(
-            Method::PUT,
-            &format!("{training}/attendance"),
-            Some(&f.police.token),
-            Some(&json!({"entries": [{"member_id": reg.member, "attended": true}]})),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let guide = crate::materials::draft(&app, &f.police.token, "Hướng dẫn riêng của xã").await;
-    let guide = format!("/api/v1/materials/{}", guide["id"].as_str().expect("id"));
-    let file = app
-        .client
-        .post(app.url(&format!("{guide}/attachments?file_name=anh.png")))
-        .bearer_auth(&f.police.token)
-        .body(crate::materials::PNG.to_vec())
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(file.status(), 201);
-    let file = body(file).await["id"].as_str().expect("id").to_owned();
-    let res = app
-        .send(
-            Method::PATCH,
-            &guide,
-            Some(&f.police.token),
-            Some(&json!({"base_version": 1, "attachment_ids": [file]})),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let res = app
-        .send(
-            Method::POST,
-            &format!("{guide}/publish"),
-            Some(&f.police.token),
-            None,
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let res = app
-        .send(
-            Method::POST,
-            "/api/v1/campaigns",
-            Some(&f.culture_social.token),
-            Some(&json!({"name": "Thi đua riêng của xã", "starts_on": "2026-10-01", "ends_on": "2026-12-31", "rules": [{"service_code": "vneid_level2", "points": 1}]})),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let campaign = format!(
-        "/api/v1/campaigns/{}",
-        body(res).await["id"].as_str().expect("id")
-    );
-    let res = app
-        .send(
-            Method::POST,
-            "/api/v1/award-proposals",
-            Some(&f.culture_social.token),
-            Some(&json!({"subject_kind": "team", "subject_id": reg.team, "award": "Giấy khen riêng của xã", "reason": "Tích cực", "period_start": "2026-10-01", "period_end": "2026-12-31"})),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let proposal = format!(
-        "/api/v1/award-proposals/{}",
-        body(res).await["id"].as_str().expect("id")
-    );
+    let crate::helpers::ScopedObjects {
+        user,
+        api_key,
+        webhook,
+        funding,
+        plan,
+        hh,
+        report,
+        difficulty,
+        training,
+        guide,
+        file,
+        campaign,
+        proposal,
+    } = app.scoped_objects(&f, &reg).await;
     let cases: Vec<(&str, Method, Value, String, &str)> = vec![
         (
             "/api/v1/campaigns/{id}",

@@ -702,3 +702,229 @@ impl TestApp {
         self.db.settle().await
     }
 }
+
+/// One object of each kind that has an id in a path (an API key, a webhook, a funding entry, a plan,
+/// a report, a difficulty, a training with attendance, a published guide with an attachment, a
+/// campaign, an award proposal), made in Mao Điền by the roles that make them: the concrete paths.
+pub struct ScopedObjects {
+    pub user: String,
+    pub api_key: String,
+    pub webhook: String,
+    pub funding: String,
+    pub plan: String,
+    pub hh: String,
+    pub report: String,
+    pub difficulty: String,
+    pub training: String,
+    pub guide: String,
+    /// An attachment id of `guide`.
+    pub file: String,
+    pub campaign: String,
+    pub proposal: String,
+}
+
+impl TestApp {
+    pub async fn scoped_objects(&self, f: &Fixture, reg: &RegistryFixture) -> ScopedObjects {
+        let user = format!("/api/v1/users/{}", f.volunteer.id);
+        let res = self
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/api-keys",
+            Some(&f.admin.token),
+            Some(&serde_json::json!({"name": "Khóa tích hợp riêng", "scopes": ["stats:read"], "commune_id": f.commune})),
+        )
+        .await;
+        assert_eq!(res.status(), 201);
+        let api_key = format!(
+            "/api/v1/api-keys/{}",
+            res.json::<serde_json::Value>().await.expect("json")["api_key"]["id"]
+                .as_str()
+                .expect("id")
+        );
+        let res = self
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/webhooks",
+            Some(&f.admin.token),
+            Some(&serde_json::json!({"name": "Nhận sự kiện riêng", "url": "https://example.org/hook", "events": ["report.approved"], "commune_id": f.commune})),
+        )
+        .await;
+        assert_eq!(res.status(), 201);
+        let webhook = format!(
+            "/api/v1/webhooks/{}",
+            res.json::<serde_json::Value>().await.expect("json")["webhook"]["id"]
+                .as_str()
+                .expect("id")
+        );
+        let res = self
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/funding",
+            Some(&f.culture_social.token),
+            Some(&serde_json::json!({"direction": "received", "source": "sponsorship", "category": "cash",
+                "party": "Nhà tài trợ riêng", "amount_vnd": 1_000_000, "occurred_on": "2026-10-01"})),
+        )
+        .await;
+        assert_eq!(res.status(), 201);
+        let funding = format!(
+            "/api/v1/funding/{}/void",
+            res.json::<serde_json::Value>().await.expect("json")["id"]
+                .as_str()
+                .expect("id")
+        );
+        let res = self
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/plans",
+            Some(&f.culture_social.token),
+            Some(
+                &serde_json::json!({"period": "quarter", "date": "2026-10-01", "number": "9/KH-UBND",
+                "issued_on": "2026-10-02", "signer": "Chủ tịch", "purpose": "Kế hoạch riêng của xã",
+                "tasks": []}),
+            ),
+        )
+        .await;
+        assert_eq!(res.status(), 201);
+        let plan = format!(
+            "/api/v1/plans/{}",
+            res.json::<serde_json::Value>().await.expect("json")["id"]
+                .as_str()
+                .expect("id")
+        );
+        let hh = format!("/api/v1/households/{}", reg.household);
+        let report = self
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/reports",
+                Some(&f.culture_social.token),
+                Some(&serde_json::json!({"period": "quarter", "date": "2026-11-20"})),
+            )
+            .await;
+        assert_eq!(report.status(), 201);
+        let report = format!(
+            "/api/v1/reports/{}",
+            report.json::<serde_json::Value>().await.expect("json")["id"]
+                .as_str()
+                .expect("id")
+        );
+        let res = self
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/difficulties",
+            Some(&f.volunteer.token),
+            Some(&serde_json::json!({"data": {"raised_at": "2026-11-21T00:30:00Z", "village_id": f.v1, "title": "Khó khăn riêng của thôn", "description": "Mô tả", "service_codes": []}})),
+        )
+        .await;
+        assert_eq!(res.status(), 201);
+        let difficulty = format!(
+            "/api/v1/difficulties/{}",
+            res.json::<serde_json::Value>().await.expect("json")["id"]
+                .as_str()
+                .expect("id")
+        );
+        let res = self
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/trainings",
+            Some(&f.police.token),
+            Some(&serde_json::json!({"topic": "Tập huấn riêng của xã", "held_on": "2026-11-10", "place": "Hội trường", "mode": "in_person"})),
+        )
+        .await;
+        assert_eq!(res.status(), 201);
+        let training = format!(
+            "/api/v1/trainings/{}",
+            res.json::<serde_json::Value>().await.expect("json")["id"]
+                .as_str()
+                .expect("id")
+        );
+        let res = self
+            .send(
+                reqwest::Method::PUT,
+                &format!("{training}/attendance"),
+                Some(&f.police.token),
+                Some(
+                    &serde_json::json!({"entries": [{"member_id": reg.member, "attended": true}]}),
+                ),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let guide = crate::materials::draft(self, &f.police.token, "Hướng dẫn riêng của xã").await;
+        let guide = format!("/api/v1/materials/{}", guide["id"].as_str().expect("id"));
+        let file = self
+            .client
+            .post(self.url(&format!("{guide}/attachments?file_name=anh.png")))
+            .bearer_auth(&f.police.token)
+            .body(crate::materials::PNG.to_vec())
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(file.status(), 201);
+        let file = file.json::<serde_json::Value>().await.expect("json")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let res = self
+            .send(
+                reqwest::Method::PATCH,
+                &guide,
+                Some(&f.police.token),
+                Some(&serde_json::json!({"base_version": 1, "attachment_ids": [file]})),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let res = self
+            .send(
+                reqwest::Method::POST,
+                &format!("{guide}/publish"),
+                Some(&f.police.token),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let res = self
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/campaigns",
+            Some(&f.culture_social.token),
+            Some(&serde_json::json!({"name": "Thi đua riêng của xã", "starts_on": "2026-10-01", "ends_on": "2026-12-31", "rules": [{"service_code": "vneid_level2", "points": 1}]})),
+        )
+        .await;
+        assert_eq!(res.status(), 201);
+        let campaign = format!(
+            "/api/v1/campaigns/{}",
+            res.json::<serde_json::Value>().await.expect("json")["id"]
+                .as_str()
+                .expect("id")
+        );
+        let res = self
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/award-proposals",
+            Some(&f.culture_social.token),
+            Some(&serde_json::json!({"subject_kind": "team", "subject_id": reg.team, "award": "Giấy khen riêng của xã", "reason": "Tích cực", "period_start": "2026-10-01", "period_end": "2026-12-31"})),
+        )
+        .await;
+        assert_eq!(res.status(), 201);
+        let proposal = format!(
+            "/api/v1/award-proposals/{}",
+            res.json::<serde_json::Value>().await.expect("json")["id"]
+                .as_str()
+                .expect("id")
+        );
+        ScopedObjects {
+            user,
+            api_key,
+            webhook,
+            funding,
+            plan,
+            hh,
+            report,
+            difficulty,
+            training,
+            guide,
+            file,
+            campaign,
+            proposal,
+        }
+    }
+}

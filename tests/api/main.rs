@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod access_matrix;
 mod accounts;
 mod api_keys;
 mod auth;
