@@ -1,11 +1,21 @@
 # Từng Nhà — the two commands a new machine needs:
 #   make run    installs what is missing, builds the web app and the server, serves on 127.0.0.1:8080
 #   make test   checks formatting and lints, runs the Rust tests (SQLite, and PostgreSQL when
-#               TEST_DATABASE_URL is set), fuzzes the API against its OpenAPI contract
+#               TEST_DATABASE_URL is set or a server answers on 127.0.0.1:5432), fuzzes the API against its OpenAPI contract
 #               (Schemathesis), the web app's unit tests and the offline test in Chromium, and
 #               checks the dependencies' licences, sources and known vulnerabilities
 SHELL := /bin/bash
 CARGO ?= cargo
+
+# The Rust tests' PostgreSQL half runs against TEST_DATABASE_URL, by default the server on
+# 127.0.0.1:5432 when one answers there without a password (the same for every step, so the build
+# that the tests compile is the one the later steps reuse).
+ifeq ($(strip $(TEST_DATABASE_URL)),)
+TEST_DATABASE_URL := $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && \
+  psql -w -h 127.0.0.1 -U postgres -d postgres -Atc 'SELECT 1' >/dev/null 2>&1 && \
+  echo postgres://postgres@127.0.0.1:5432/postgres)
+endif
+export TEST_DATABASE_URL
 NPM ?= npm
 
 .PHONY: run test deps pwa pwa-deps rust-checks supply-chain rust-test api-fuzz pwa-test e2e openapi chromium clean bench bench-pwa bench-pouchdb
@@ -48,7 +58,7 @@ supply-chain: pwa-deps
 
 rust-test:
 	@if [ -n "$$TEST_DATABASE_URL" ]; then echo "Rust tests: SQLite and PostgreSQL ($$TEST_DATABASE_URL)"; \
-	else echo "Rust tests: SQLite only (set TEST_DATABASE_URL=postgres://… to add PostgreSQL)"; fi
+	else echo "Rust tests: SQLite only; the PostgreSQL variants are listed as ignored (no server answers on 127.0.0.1:5432; set TEST_DATABASE_URL=postgres://…)"; fi
 	rm -f target/tmp/faults-*.txt
 	$(CARGO) test --locked
 	@echo "Sync under faults, fuzzing and the soak (tests/api/sync_faults.rs, sync_fuzz.rs):"; cat target/tmp/faults-*.txt

@@ -143,6 +143,10 @@ fn backup_copies_a_live_sqlite_database() {
 }
 
 #[test]
+#[cfg_attr(
+    not(tungnha_postgres),
+    ignore = "no PostgreSQL: set TEST_DATABASE_URL (make test does when a server answers on 127.0.0.1:5432)"
+)]
 fn backup_on_postgres_points_to_pg_dump() {
     let Some(_) = crate::helpers::postgres_base_url() else {
         return;

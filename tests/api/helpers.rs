@@ -26,6 +26,7 @@ macro_rules! both_backends {
                     super::$name(app).await
                 }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(tungnha_postgres), ignore = "no PostgreSQL: set TEST_DATABASE_URL (make test does when a server answers on 127.0.0.1:5432)")]
                 async fn postgres() {
                     if let Some(app) = $crate::helpers::spawn_postgres_app().await {
                         super::$name(app).await

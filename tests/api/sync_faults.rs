@@ -55,6 +55,10 @@ mod a_server_killed_mid_batch_keeps_each_record_once {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(tungnha_postgres),
+        ignore = "no PostgreSQL: set TEST_DATABASE_URL (make test does when a server answers on 127.0.0.1:5432)"
+    )]
     async fn postgres() {
         if postgres_base_url().is_some() {
             killed_mid_batch(Backend::Postgres).await
@@ -73,6 +77,10 @@ mod thousands_of_random_faults_lose_and_duplicate_nothing {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(tungnha_postgres),
+        ignore = "no PostgreSQL: set TEST_DATABASE_URL (make test does when a server answers on 127.0.0.1:5432)"
+    )]
     async fn postgres() {
         if postgres_base_url().is_some() {
             random_faults(Backend::Postgres).await
@@ -90,6 +98,10 @@ mod memory_levels_off_over_a_compressed_day {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    #[cfg_attr(
+        not(tungnha_postgres),
+        ignore = "no PostgreSQL: set TEST_DATABASE_URL (make test does when a server answers on 127.0.0.1:5432)"
+    )]
     async fn postgres() {
         if postgres_base_url().is_some() {
             soak(Backend::Postgres).await
@@ -206,6 +218,10 @@ mod webhook_deliveries_survive_a_killed_server {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(tungnha_postgres),
+        ignore = "no PostgreSQL: set TEST_DATABASE_URL (make test does when a server answers on 127.0.0.1:5432)"
+    )]
     async fn postgres() {
         if postgres_base_url().is_some() {
             deliveries_survive_a_kill(Backend::Postgres).await

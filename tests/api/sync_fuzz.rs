@@ -165,6 +165,10 @@ mod random_sync_batches_get_a_documented_answer_and_store_each_record_once {
     }
 
     #[test]
+    #[cfg_attr(
+        not(tungnha_postgres),
+        ignore = "no PostgreSQL: set TEST_DATABASE_URL (make test does when a server answers on 127.0.0.1:5432)"
+    )]
     fn postgres() {
         if crate::helpers::postgres_base_url().is_some() {
             fuzz(Backend::Postgres)
