@@ -84,12 +84,19 @@ pub fn apply(
     id: &str,
     r: &PushRecord,
 ) -> Result<i64, Refusal> {
-    match (r.kind.as_str(), r.op.as_str()) {
-        ("assistance_record", "create") => assistance_record(conn, auth, device, id, &data(r)?).map(|_| 1),
-        ("communication", "create") => communication(conn, auth, device, id, &data(r)?).map(|_| 1),
-        ("difficulty", "create") => difficulty(conn, auth, device, id, &data(r)?).map(|_| 1),
-        ("household", "create") => Ok(hh::create_household_in(conn, auth, Some(id), &data::<CreateHousehold>(r)?)?.version),
-        ("household", "update") => {
+    use super::{RecordKind as K, RecordOp as O};
+    let Some(kind) = r.kind() else {
+        return Err(Refusal::reject(
+            "unknown_kind",
+            format!("`{}` is not a record kind.", r.kind),
+        ));
+    };
+    match (kind, r.op()) {
+        (K::AssistanceRecord, Some(O::Create)) => assistance_record(conn, auth, device, id, &data(r)?).map(|_| 1),
+        (K::Communication, Some(O::Create)) => communication(conn, auth, device, id, &data(r)?).map(|_| 1),
+        (K::Difficulty, Some(O::Create)) => difficulty(conn, auth, device, id, &data(r)?).map(|_| 1),
+        (K::Household, Some(O::Create)) => Ok(hh::create_household_in(conn, auth, Some(id), &data::<CreateHousehold>(r)?)?.version),
+        (K::Household, Some(O::Update)) => {
             let base = base_version(r)?;
             let edit: UpdateHousehold = data(r)?;
             match hh::update_household_in(conn, auth, id, base, &edit) {
@@ -97,15 +104,15 @@ pub fn apply(
                 other => Ok(other?.version),
             }
         }
-        ("household", "delete") => match hh::delete_household_in(conn, auth, id, r.base_version) {
+        (K::Household, Some(O::Delete)) => match hh::delete_household_in(conn, auth, id, r.base_version) {
             Err(ApiError::PreconditionFailed { .. }) => Err(stale_household(conn, auth, id)?),
             other => other.map(|_| 0).map_err(Refusal::from),
         },
-        ("resident", "create") => {
+        (K::Resident, Some(O::Create)) => {
             let d: ResidentData = data(r)?;
             Ok(hh::create_resident_in(conn, auth, &d.household_id, Some(id), &d.resident)?.version)
         }
-        ("resident", "update") => {
+        (K::Resident, Some(O::Update)) => {
             let base = base_version(r)?;
             let edit: UpdateResident = data(r)?;
             match hh::update_resident_in(conn, auth, id, base, &edit) {
@@ -113,15 +120,14 @@ pub fn apply(
                 other => Ok(other?.version),
             }
         }
-        ("resident", "delete") => match hh::delete_resident_in(conn, auth, id, r.base_version) {
+        (K::Resident, Some(O::Delete)) => match hh::delete_resident_in(conn, auth, id, r.base_version) {
             Err(ApiError::PreconditionFailed { .. }) => Err(stale_resident(conn, auth, id)?),
             other => other.map(|_| 0).map_err(Refusal::from),
         },
-        ("assistance_record" | "communication" | "difficulty", _) => {
+        (K::AssistanceRecord | K::Communication | K::Difficulty, _) => {
             Err(Refusal::reject("unsupported_op", "Field records are only created; a correction is a new record that supersedes the old one."))
         }
-        ("household" | "resident", _) => Err(Refusal::reject("unsupported_op", "Use create, update or delete.")),
-        _ => Err(Refusal::reject("unknown_kind", format!("`{}` is not a record kind.", r.kind))),
+        (K::Household | K::Resident, _) => Err(Refusal::reject("unsupported_op", "Use create, update or delete.")),
     }
 }
 
@@ -222,27 +228,28 @@ pub fn holder_is_visible(
     kind: &str,
     id: &str,
 ) -> diesel::QueryResult<bool> {
+    use super::RecordKind as K;
     let ids = [id.to_owned()];
-    let place: Option<(String, Option<String>)> = match kind {
-        "assistance_record" => {
+    let place: Option<(String, Option<String>)> = match super::RecordKind::parse(kind) {
+        Some(K::AssistanceRecord) => {
             store::find_record(conn, id)?.map(|r| (r.commune_id, Some(r.village_id)))
         }
-        "communication" => {
+        Some(K::Communication) => {
             store::find_communication(conn, id)?.map(|c| (c.commune_id, c.village_id))
         }
-        "difficulty" => store::difficulties_by_ids(conn, &ids)?
+        Some(K::Difficulty) => store::difficulties_by_ids(conn, &ids)?
             .pop()
             .map(|d| (d.commune_id, d.village_id)),
-        "household" => reg::households_by_ids(conn, &ids)?
+        Some(K::Household) => reg::households_by_ids(conn, &ids)?
             .pop()
             .map(|h| (h.commune_id, Some(h.village_id))),
-        "resident" => match reg::residents_by_ids(conn, &ids)?.pop() {
+        Some(K::Resident) => match reg::residents_by_ids(conn, &ids)?.pop() {
             Some(r) => reg::households_by_ids(conn, &[r.household_id])?
                 .pop()
                 .map(|h| (h.commune_id, Some(h.village_id))),
             None => None,
         },
-        _ => None,
+        None => None,
     };
     Ok(match place {
         Some((commune, Some(village))) => auth.can_read_in(&commune, &village),

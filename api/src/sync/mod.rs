@@ -29,6 +29,77 @@ use crate::auth::AuthUser;
 use crate::db::{self, DbConnection};
 use crate::error::{ApiError, FieldError};
 
+/// What a pushed record is. The wire keeps `kind` a string so that one unknown kind is one
+/// rejected record, never a refused batch; it is parsed once, here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    AssistanceRecord,
+    Communication,
+    Difficulty,
+    Household,
+    Resident,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 5] = [
+        RecordKind::AssistanceRecord,
+        RecordKind::Communication,
+        RecordKind::Difficulty,
+        RecordKind::Household,
+        RecordKind::Resident,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::AssistanceRecord => "assistance_record",
+            RecordKind::Communication => "communication",
+            RecordKind::Difficulty => "difficulty",
+            RecordKind::Household => "household",
+            RecordKind::Resident => "resident",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
+/// What a pushed record asks for, parsed once like [`RecordKind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordOp {
+    Create,
+    Update,
+    Delete,
+}
+
+impl RecordOp {
+    pub const ALL: [RecordOp; 3] = [RecordOp::Create, RecordOp::Update, RecordOp::Delete];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordOp::Create => "create",
+            RecordOp::Update => "update",
+            RecordOp::Delete => "delete",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == raw)
+    }
+}
+
+impl PushRecord {
+    pub fn kind(&self) -> Option<RecordKind> {
+        RecordKind::parse(&self.kind)
+    }
+
+    pub fn op(&self) -> Option<RecordOp> {
+        RecordOp::parse(&self.op)
+    }
+}
+
 /// Most records in one push.
 pub const MAX_BATCH: usize = 500;
 
@@ -187,8 +258,8 @@ fn rejected(id: &str, code: &str, message: String, fields: Vec<FieldError>) -> P
 /// many edits share: its receipt is keyed by the object, the operation, the version it was based on
 /// and the body, so only an exact replay finds it.
 fn receipt_key(r: &PushRecord, id: &str, hash: &str) -> String {
-    match r.op.as_str() {
-        "update" | "delete" => format!(
+    match r.op() {
+        Some(RecordOp::Update | RecordOp::Delete) => format!(
             "{id}/{}@{}#{hash}",
             r.op,
             r.base_version.map(|v| v.to_string()).unwrap_or_default()
@@ -319,8 +390,8 @@ fn push_visits(
     records: &[PushRecord],
 ) -> Result<Option<Vec<PushResult>>, ApiError> {
     let plain_visit = |r: &PushRecord| {
-        r.kind == "assistance_record"
-            && r.op == "create"
+        r.kind() == Some(RecordKind::AssistanceRecord)
+            && r.op() == Some(RecordOp::Create)
             && r.data
                 .get("supersedes")
                 .is_none_or(serde_json::Value::is_null)
