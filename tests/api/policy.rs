@@ -88,6 +88,27 @@ async fn the_culture_social_office_never_takes_over_the_chairman(app: TestApp) {
         )
         .await;
     assert_problem(res, 403, "role_not_assignable").await;
+    // Nor demote the chairman to reach the account, nor sign the chairman out.
+    let res = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", f.chairman.id),
+            Some(cs),
+            Some(&json!({"role": "department", "department": "police"})),
+        )
+        .await;
+    assert_problem(res, 403, "role_not_assignable").await;
+    let res = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/users/{}/sessions/revoke", f.chairman.id),
+            Some(cs),
+            None,
+        )
+        .await;
+    assert_problem(res, 403, "role_not_assignable").await;
+    let me = app.get_authed("/api/v1/me", &f.chairman.token).await;
+    assert_eq!(json_of(me).await["role"], "chairman");
     // The chairman cannot make a second chairman either; an administrator can.
     let res = app
         .send(
@@ -182,6 +203,41 @@ async fn notes_of_communications_reach_only_roles_that_read_notes(app: TestApp) 
                 .expect("the activity")
         }
     };
+    // A difficulty a team raised: its words are for the commune's offices, not for the city.
+    let raised = id();
+    let res = push(
+        &app,
+        &f.volunteer.token,
+        "p1",
+        json!([{"kind": "difficulty", "id": raised, "op": "create", "data": {
+            "village_id": f.v1, "raised_at": "2026-11-20T01:00:00Z", "title": "Ông Tư cần giúp",
+            "description": "Ông Tư ở ngõ 3 không có điện thoại thông minh"}}]),
+    )
+    .await;
+    assert_eq!(res["results"][0]["status"], "applied", "{res}");
+    let difficulty_in = |page: &Value| {
+        page["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .find(|c| c["id"] == raised.as_str())
+            .cloned()
+            .expect("the difficulty")
+    };
+    for (who, token, text) in [
+        ("city", &city.token, false),
+        ("key", &key, false),
+        ("schools", &schools.token, true),
+    ] {
+        let res = app
+            .get_authed("/api/v1/exports/changes?kinds=difficulty", token)
+            .await;
+        assert_eq!(res.status(), 200, "{who}");
+        let d = difficulty_in(&json_of(res).await);
+        assert_eq!(!d["data"]["description"].is_null(), text, "{who}: {d}");
+        assert_eq!(!d["data"]["title"].is_null(), text, "{who}: {d}");
+        assert_eq!(d["data"]["status"], "open", "{who}: {d}");
+    }
     assert!(listed(schools.token.clone()).await["notes"].is_null());
     assert_eq!(
         listed(f.chairman.token.clone()).await["notes"],
@@ -391,6 +447,16 @@ async fn a_push_answers_a_foreign_id_as_it_answers_a_random_one(app: TestApp) {
     assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
     assert_eq!(answers[0]["status"], "conflict", "{answers:?}");
     assert!(answers[0]["version"].is_null(), "{answers:?}");
+    // Naming v2's device changes nothing: a device id is the client's word.
+    let spoofed = push(
+        &app,
+        &f.volunteer.token,
+        "v2-phone",
+        json!([{"kind": "household", "id": h2, "op": "create",
+               "data": {"village_id": f.v2, "head_name": "Phạm Văn Hải", "lane": "Ngõ 5"}}]),
+    )
+    .await;
+    assert_eq!(answer(&spoofed), answers[0], "{spoofed}");
     // v2's own phone still gets its replay.
     let replay = push(
         &app,

@@ -107,17 +107,17 @@ pub fn ensure_may_assign(actor: &Caller, shape: &AccountShape<'_>) -> Result<(),
     }
 }
 
-/// Refuses (403) unless `actor` may reset the password of a managed account of role `target`
-/// (`may_manage` already holds): an administrator always; anyone else never for a role only an
-/// administrator grants, nor for a role above their own.
-pub fn ensure_may_reset_password_of(actor: &Caller, target: Role) -> Result<(), ApiError> {
+/// Refuses (403) unless `actor` may act on a managed account that has role `target` now (change
+/// it, reset its password, sign it out; `may_manage` already holds): an administrator always;
+/// anyone else never on a role only an administrator grants (a chairman), nor above their own.
+pub fn ensure_may_act_on(actor: &Caller, target: Role) -> Result<(), ApiError> {
     if actor.role == Role::Admin {
         return Ok(());
     }
     if admin_only(target) || rank(target) > rank(actor.role) {
         return Err(forbidden(
             "role_not_assignable",
-            "Only an administrator resets the password of this account.",
+            "Only an administrator changes, resets or signs out this account.",
         ));
     }
     Ok(())
@@ -237,14 +237,14 @@ mod tests {
             village_ids: &none,
         };
         assert!(ensure_may_assign(&cs, &leader).is_ok());
-        assert!(ensure_may_reset_password_of(&cs, Role::Chairman).is_err());
-        assert!(ensure_may_reset_password_of(&cs, Role::Department).is_ok());
+        assert!(ensure_may_act_on(&cs, Role::Chairman).is_err());
+        assert!(ensure_may_act_on(&cs, Role::Department).is_ok());
         let chairman_actor = user(Role::Chairman, None, Some("c1"), &[]);
-        assert!(ensure_may_reset_password_of(&chairman_actor, Role::Department).is_ok());
-        assert!(ensure_may_reset_password_of(&chairman_actor, Role::Chairman).is_err());
+        assert!(ensure_may_act_on(&chairman_actor, Role::Department).is_ok());
+        assert!(ensure_may_act_on(&chairman_actor, Role::Chairman).is_err());
         let leader_actor = user(Role::VillageLeader, None, Some("c1"), &["v1"]);
-        assert!(ensure_may_reset_password_of(&leader_actor, Role::Volunteer).is_ok());
-        assert!(ensure_may_reset_password_of(&leader_actor, Role::Department).is_err());
+        assert!(ensure_may_act_on(&leader_actor, Role::Volunteer).is_ok());
+        assert!(ensure_may_act_on(&leader_actor, Role::Department).is_err());
         let admin = AccountShape {
             role: Role::Admin,
             commune_id: Some("c1"),

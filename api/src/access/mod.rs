@@ -121,6 +121,7 @@ impl Caller {
         Visibility {
             personal: self.sees_personal_data(),
             notes: self.may_read_notes(),
+            free_text: self.role != Role::City,
         }
     }
 }
@@ -129,10 +130,15 @@ impl Caller {
 /// by every path that answers with objects (handlers, pull, exports, the change feed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Visibility {
-    /// Names and phone numbers of households, residents and team members.
+    /// Names and phone numbers of households and residents. (Team members' names and phones are
+    /// the teams' work contacts: every office of the commune reads them, to train and reach them.)
     pub personal: bool,
     /// Free-text notes of assistance records and communication activities.
     pub notes: bool,
+    /// What a team wrote to the offices: a difficulty's title, description and thread. Every role
+    /// of the commune reads it (it is addressed to the offices); city oversight and API keys, which
+    /// read figures, do not.
+    pub free_text: bool,
 }
 
 impl Visibility {
@@ -140,6 +146,7 @@ impl Visibility {
     pub const ALL: Visibility = Visibility {
         personal: true,
         notes: true,
+        free_text: true,
     };
 
     /// A name or phone number, or nothing.
@@ -150,6 +157,11 @@ impl Visibility {
     /// A free-text note, or nothing.
     pub fn note<T>(self, value: Option<T>) -> Option<T> {
         value.filter(|_| self.notes)
+    }
+
+    /// A team's words to the offices, or nothing.
+    pub fn text<T>(self, value: Option<T>) -> Option<T> {
+        value.filter(|_| self.free_text)
     }
 }
 

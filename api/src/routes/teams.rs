@@ -602,7 +602,9 @@ pub async fn update_member(
             let until = b.active_until.unwrap_or(current.active_until);
             let phone_raw = match &b.phone { Some(p) => p.clone(), None => current.phone.clone() };
             let user_raw = match &b.user_id { Some(u) => u.clone(), None => current.user_id.clone() };
-            let phone = member_fields(conn, &team, phone_raw.as_deref(), user_raw.as_deref(), from, until, &mut errors)?;
+            // Only a link the request changes is checked: an account linked before keeps its link.
+            let new_link = b.user_id.as_ref().and_then(|u| u.as_deref());
+            let phone = member_fields(conn, &team, phone_raw.as_deref(), new_link, from, until, &mut errors)?;
             if !errors.is_empty() {
                 return Err(ApiError::validation(errors));
             }

@@ -544,6 +544,7 @@ pub async fn update_user(
                 });
             }
             if !is_self {
+                policy::ensure_may_act_on(&auth, current_role)?;
                 policy::ensure_may_assign(
                     &auth,
                     &AccountShape { role, commune_id: current.commune_id.as_deref(), village_ids: &village_ids },
@@ -642,7 +643,7 @@ pub async fn change_password(
     .await?;
     let is_self = target.id == auth.id;
     if !is_self {
-        policy::ensure_may_reset_password_of(&auth, role_of(&target)?)?;
+        policy::ensure_may_act_on(&auth, role_of(&target)?)?;
     }
     if is_self {
         let current = body.current_password.unwrap_or_default();
@@ -737,6 +738,7 @@ pub async fn revoke_sessions(
     let addr = super::auth::client_addr(&req);
     let revoked = db::run(&state.pool, move |conn| {
         let (target, _) = load_visible(conn, &auth, &id)?;
+        policy::ensure_may_act_on(&auth, role_of(&target)?)?;
         if target.id == auth.id {
             return Err(ApiError::Forbidden {
                 code: "own_account",

@@ -284,16 +284,13 @@ fn id_taken(id: &str) -> PushResult {
     }
 }
 
-/// The result a receipt stands for, when the same id comes again: a replay from the user or the
-/// device that stored it; anyone else meets [`id_taken`].
-fn replay_result(
-    id: &str,
-    receipt: &db::sync::Receipt,
-    hash: &str,
-    auth: &AuthUser,
-    device_id: &str,
-) -> PushResult {
-    if receipt.user_id != auth.id && receipt.device_id != device_id {
+/// The result a receipt stands for, when the same id comes again: a replay from the user who
+/// stored it; another user's create meets [`id_taken`].
+fn replay_result(id: &str, receipt: &db::sync::Receipt, hash: &str, auth: &AuthUser) -> PushResult {
+    // A create's id stored by another user is theirs, whatever device the push names (a device id
+    // is the client's word). An edit's receipt is keyed by the object, base version and body, so
+    // the same edit by two users is one edit.
+    if receipt.user_id != auth.id && !receipt.id.contains('/') {
         return id_taken(id);
     }
     if receipt.body_hash != hash {
@@ -432,7 +429,7 @@ fn push_visits(
         };
         let first = seen_in_batch.insert(id.clone());
         if let Some(receipt) = receipts.get(&id) {
-            results.push(replay_result(&id, receipt, &hash, auth, device_id));
+            results.push(replay_result(&id, receipt, &hash, auth));
             continue;
         }
         if !first {
@@ -546,7 +543,7 @@ fn push_each(
         if !seen_in_batch.insert(key.clone()) {
             // The same record twice in one batch: the second is a replay of the first.
             match db::sync::find_receipt(conn, &key)? {
-                Some(receipt) => results.push(replay_result(&id, &receipt, &hash, auth, device_id)),
+                Some(receipt) => results.push(replay_result(&id, &receipt, &hash, auth)),
                 None => results.push(rejected(
                     &id,
                     "duplicate_in_batch",
@@ -557,7 +554,7 @@ fn push_each(
             continue;
         }
         if let Some(receipt) = db::sync::find_receipt(conn, &key)? {
-            results.push(replay_result(&id, &receipt, &hash, auth, device_id));
+            results.push(replay_result(&id, &receipt, &hash, auth));
             continue;
         }
         // Each record in its own savepoint: a failure undoes only this record.
@@ -611,7 +608,7 @@ fn push_each(
                 // An object that holds the id without a receipt was made online (or by another
                 // path): named only when the caller may read it.
                 match db::sync::find_receipt(conn, &key)? {
-                    Some(receipt) => replay_result(&id, &receipt, &hash, auth, device_id),
+                    Some(receipt) => replay_result(&id, &receipt, &hash, auth),
                     None if kinds::holder_is_visible(conn, auth, &r.kind, &id)? => rejected(
                         &id,
                         "already_exists",

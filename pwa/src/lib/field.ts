@@ -55,9 +55,11 @@ export interface ScopeNotice {
 }
 
 export const scopeNotice = writable<ScopeNotice | null>(null);
-void fieldDb.getMeta<ScopeNotice>('scope_notice').then((n) => {
-  if (n) scopeNotice.set(n);
-});
+
+/** Reads the notice kept for this account (the home screen calls it when it opens). */
+export async function loadScopeNotice(): Promise<void> {
+  scopeNotice.set((await fieldDb.getMeta<ScopeNotice>('scope_notice')) ?? null);
+}
 
 export async function dismissScopeNotice(): Promise<void> {
   scopeNotice.set(null);
@@ -80,7 +82,10 @@ export function describeScopeChange(
 }
 
 /** The server said this account's scope changed: read the account again and say what changed. */
+let scopeWasReset = false;
+
 async function onScopeReset(): Promise<boolean> {
+  scopeWasReset = true;
   const change = await session.refreshUser();
   if (!change) return false;
   const notice = describeScopeChange(change.before, change.after);
@@ -101,8 +106,10 @@ export const uploader = new Uploader({
   afterSync: async () => {
     // Only field roles keep their villages on the phone; office roles read figures online.
     if (!FIELD_ROLES.includes(session.user?.role ?? '')) return;
+    scopeWasReset = false;
     const n = await pullAll(fieldDb, pullPage, { onReset: onScopeReset });
-    if (n > 0) dataVersion.update((v) => v + 1);
+    // A reset may leave nothing to show: the screens must re-read even then.
+    if (n > 0 || scopeWasReset) dataVersion.update((v) => v + 1);
   },
   onLastSync: (at) => void fieldDb.setMeta('last_sync_at', at),
 });

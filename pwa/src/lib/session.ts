@@ -136,8 +136,10 @@ export class Session {
     const previous = this.current?.user.id ?? (await this.db.getMeta<string>('last_user'));
     const session = await this.store((await res.json()) as TokenResponse);
     if (previous && previous !== session.user.id) {
-      // Another account on this phone: its pulled households must not show here.
+      // Another account on this phone: its pulled households, and what was said to it, must not
+      // show here.
       await this.db.clearPulled();
+      await this.db.setMeta('scope_notice', null);
     }
     await this.db.setMeta('last_user', session.user.id);
     await this.db.setMeta('ended_remotely', null);
@@ -245,7 +247,7 @@ export class Session {
       }
     }
     this.current = null;
-    await this.db.meta.bulkDelete(['session', 'pin']);
+    await this.db.meta.bulkDelete(['session', 'pin', 'scope_notice']);
     await this.db.clearPulled();
   }
 
