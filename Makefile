@@ -48,12 +48,18 @@ rust-checks:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
 # Dependencies: cargo-deny (pinned, installed under target/) checks licences (permissive only),
-# sources (crates.io only) and duplicate versions (deny.toml); npm audit the web app's runtime ones.
+# sources (crates.io only), duplicate versions and known vulnerabilities against the offline RustSec
+# copy (deny.toml lists each accepted advisory and why); npm audit the web app's runtime ones.
 CARGO_DENY_VERSION := 0.20.2
+# The offline RustSec copy, unpacked where cargo-deny looks for the default database's clone.
+ADVISORY_BUNDLE := ../shared/advisory-db/rustsec-advisory-db.bundle
+ADVISORY_DB := target/advisory-db/advisory-db-3157b0e258782691
 supply-chain: pwa-deps
 	test -x target/tools/bin/cargo-deny || \
 	  $(CARGO) install cargo-deny --locked --version $(CARGO_DENY_VERSION) --root target/tools
 	target/tools/bin/cargo-deny check --hide-inclusion-graph licenses bans sources
+	test -d $(ADVISORY_DB) || git clone -q $(ADVISORY_BUNDLE) $(ADVISORY_DB)
+	target/tools/bin/cargo-deny --offline check --hide-inclusion-graph advisories
 	bash scripts/npm-audit.sh
 
 rust-test:
