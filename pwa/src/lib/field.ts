@@ -135,6 +135,8 @@ let started = false;
 export function startSyncTriggers(): void {
   if (started) return;
   started = true;
+  // A session kept from an older version has no village names: read the account once, online.
+  if (session.user && !session.user.villages) void session.refreshUser().catch(() => undefined);
   const kick = () => void uploader.kick();
   window.addEventListener('online', kick);
   document.addEventListener('visibilitychange', () => {
