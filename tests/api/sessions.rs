@@ -20,6 +20,7 @@ both_backends!(
     a_manager_signs_a_lost_phone_out_and_it_is_told_at_next_contact,
     failed_logins_are_throttled_per_account_with_retry_after,
     failed_logins_are_throttled_per_address,
+    failures_from_one_address_never_lock_the_account_out_elsewhere,
 );
 
 async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
@@ -457,5 +458,35 @@ async fn failed_logins_are_throttled_per_address(app: TestApp) {
             &json!({"username": "lan.nt", "password": PASSWORD}),
         )
         .await;
+    assert_problem(res, 429, "too_many_requests").await;
+}
+
+/// Ten wrong passwords from one address throttle that address for the account, not the account:
+/// the real user, signing in from another address, gets in (and that does not wipe the count of the
+/// address that failed).
+async fn failures_from_one_address_never_lock_the_account_out_elsewhere(app: TestApp) {
+    app.create_user("lan.nt", PASSWORD, "volunteer");
+    // A second loopback address stands for another client.
+    let elsewhere = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("client");
+    let login = |client: &reqwest::Client, password: &str| {
+        client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"username": "lan.nt", "password": password}))
+            .send()
+    };
+    for _ in 0..tungnha::auth::throttle::MAX_PER_ACCOUNT {
+        let res = login(&elsewhere, "wrong password").await.expect("request");
+        assert_eq!(res.status(), 401);
+    }
+    let res = login(&elsewhere, PASSWORD).await.expect("request");
+    assert_problem(res, 429, "too_many_requests").await;
+    // The real user, from its own address, signs in.
+    let res = login(&app.client, PASSWORD).await.expect("request");
+    assert_eq!(res.status(), 200);
+    // ... and the address that failed is still throttled for the account.
+    let res = login(&elsewhere, PASSWORD).await.expect("request");
     assert_problem(res, 429, "too_many_requests").await;
 }

@@ -1,5 +1,7 @@
-//! Login throttling, per account and per client address, kept in the database so every server
-//! instance sees the same counts.
+//! Login throttling, kept in the database so every server instance sees the same counts: per
+//! (account, client address), so that nobody can lock a user out by failing from elsewhere — the
+//! right password from an address with no recent failures for that account still signs in — and
+//! per address, which bounds guessing across accounts (OWASP's authentication guidance).
 
 use chrono::{NaiveDateTime, TimeDelta};
 
@@ -8,7 +10,7 @@ use crate::error::ApiError;
 
 /// Failures counted over this window.
 pub const WINDOW: TimeDelta = TimeDelta::minutes(15);
-/// Failed logins allowed per account in the window before it is throttled.
+/// Failed logins allowed per account from one address in the window before it is throttled there.
 pub const MAX_PER_ACCOUNT: usize = 10;
 /// Failed logins allowed per client address in the window (a commune office shares one address).
 pub const MAX_PER_ADDRESS: usize = 50;
@@ -28,7 +30,9 @@ pub fn check(
     };
     if by_user.len() >= MAX_PER_ACCOUNT {
         return Err(ApiError::TooManyRequests {
-            detail: "Too many failed sign-ins for this account; wait before trying again.".into(),
+            detail:
+                "Too many failed sign-ins for this account from here; wait before trying again."
+                    .into(),
             retry_after_secs: retry_after(&by_user, MAX_PER_ACCOUNT),
         });
     }

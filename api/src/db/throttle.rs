@@ -20,7 +20,8 @@ pub fn record_failure(
         .map(|_| ())
 }
 
-/// Failure times since `since`, oldest first, for one username and for one address.
+/// Failure times since `since`, oldest first: for one username from one address, and for one
+/// address whatever the username.
 pub fn recent_failures(
     conn: &mut DbConnection,
     username: &str,
@@ -29,6 +30,7 @@ pub fn recent_failures(
 ) -> QueryResult<(Vec<NaiveDateTime>, Vec<NaiveDateTime>)> {
     let by_user = login_failures::table
         .filter(login_failures::username.eq(username))
+        .filter(login_failures::client_addr.eq(client_addr))
         .filter(login_failures::occurred_at.gt(since))
         .select(login_failures::occurred_at)
         .order(login_failures::occurred_at)
@@ -42,11 +44,16 @@ pub fn recent_failures(
     Ok((by_user, by_addr))
 }
 
-/// A successful login clears the account's failures.
-pub fn clear_for_username(conn: &mut DbConnection, username: &str) -> QueryResult<()> {
-    diesel::delete(login_failures::table.filter(login_failures::username.eq(username)))
-        .execute(conn)
-        .map(|_| ())
+/// A successful login clears the account's failures from that address (never another address's:
+/// they still count against that address).
+pub fn clear_for(conn: &mut DbConnection, username: &str, client_addr: &str) -> QueryResult<()> {
+    diesel::delete(
+        login_failures::table
+            .filter(login_failures::username.eq(username))
+            .filter(login_failures::client_addr.eq(client_addr)),
+    )
+    .execute(conn)
+    .map(|_| ())
 }
 
 /// Drops failures older than `before` (they no longer count).

@@ -248,7 +248,7 @@ pub async fn login(
     let uid = user.id.clone();
     let opened = db::run(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
-            throttle_clear(conn, &user.username)?;
+            throttle_clear(conn, &user.username, &addr)?;
             if let Some(hash) = &rehash {
                 db::users::set_password(
                     conn,
@@ -276,8 +276,8 @@ pub async fn login(
     token_response(&state, uid, &opened.session_id, opened.refresh_token).await
 }
 
-fn throttle_clear(conn: &mut db::DbConnection, username: &str) -> Result<(), ApiError> {
-    db::throttle::clear_for_username(conn, username)?;
+fn throttle_clear(conn: &mut db::DbConnection, username: &str, addr: &str) -> Result<(), ApiError> {
+    db::throttle::clear_for(conn, username, addr)?;
     Ok(())
 }
 
