@@ -929,3 +929,26 @@ impl TestApp {
         }
     }
 }
+
+impl TestApp {
+    /// A new API key of the fixture's commune with one scope (made by the administrator); its
+    /// secret, as shown once.
+    pub async fn api_key(&self, f: &Fixture, scope: &str) -> String {
+        let res = self
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/api-keys",
+                Some(&f.admin.token),
+                Some(
+                    &serde_json::json!({"name": format!("Khóa {scope}"), "scopes": [scope],
+                                         "commune_id": f.commune, "rate_per_minute": 6000}),
+                ),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "API key {scope}");
+        res.json::<serde_json::Value>().await.expect("json")["key"]
+            .as_str()
+            .expect("key")
+            .to_owned()
+    }
+}

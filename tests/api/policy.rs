@@ -176,16 +176,7 @@ async fn notes_of_communications_reach_only_roles_that_read_notes(app: TestApp) 
     let schools = app.account(schools, "truong.hoc").await;
     let city_id = app.insert_user("so.khcn", "city", None, None, &[]);
     let city = app.account(city_id, "so.khcn").await;
-    let res = app
-        .send(
-            Method::POST,
-            "/api/v1/api-keys",
-            Some(&f.admin.token),
-            Some(&json!({"name": "Kho dữ liệu", "scopes": ["exports:read"], "commune_id": f.commune})),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let key = json_of(res).await["key"].as_str().expect("key").to_owned();
+    let key = app.api_key(&f, "exports:read").await;
 
     let listed = |token: String| {
         let app = &app;
@@ -224,6 +215,8 @@ async fn notes_of_communications_reach_only_roles_that_read_notes(app: TestApp) 
             .cloned()
             .expect("the difficulty")
     };
+    // On PostgreSQL the feed stops before transactions still open anywhere: wait for them.
+    app.settle().await;
     for (who, token, text) in [
         ("city", &city.token, false),
         ("key", &key, false),
@@ -244,6 +237,7 @@ async fn notes_of_communications_reach_only_roles_that_read_notes(app: TestApp) 
         "Ông Tư ở ngõ 3 chưa có điện thoại"
     );
 
+    app.settle().await;
     let feed = "/api/v1/exports/changes?kinds=communication";
     for (who, token, notes) in [
         ("schools", &schools.token, false),

@@ -21,10 +21,6 @@ pub struct AccountShape<'a> {
     pub village_ids: &'a [String],
 }
 
-fn is_commune_manager(actor: &Caller) -> bool {
-    actor.is_commune_manager()
-}
-
 /// Roles only an administrator grants, changes or resets.
 fn admin_only(role: Role) -> bool {
     matches!(role, Role::Admin | Role::City | Role::Chairman)
@@ -46,7 +42,7 @@ fn rank(role: Role) -> u8 {
 pub fn manageable_scope(actor: &Caller) -> Option<UserScope> {
     match actor.role {
         Role::Admin => Some(UserScope::All),
-        _ if is_commune_manager(actor) => actor.commune_id.clone().map(UserScope::Commune),
+        _ if actor.is_commune_manager() => actor.commune_id.clone().map(UserScope::Commune),
         Role::VillageLeader => Some(UserScope::Villages(actor.village_ids.clone())),
         _ => None,
     }
@@ -64,7 +60,7 @@ fn forbidden(code: &'static str, detail: impl Into<String>) -> ApiError {
 pub fn ensure_may_assign(actor: &Caller, shape: &AccountShape<'_>) -> Result<(), ApiError> {
     match actor.role {
         Role::Admin => Ok(()),
-        _ if is_commune_manager(actor) => {
+        _ if actor.is_commune_manager() => {
             if admin_only(shape.role) {
                 return Err(forbidden(
                     "role_not_assignable",
@@ -132,7 +128,7 @@ pub fn may_manage(
 ) -> bool {
     match actor.role {
         Role::Admin => true,
-        _ if is_commune_manager(actor) => {
+        _ if actor.is_commune_manager() => {
             !matches!(role, Role::Admin | Role::City)
                 && commune_id.is_some()
                 && commune_id == actor.commune_id.as_deref()

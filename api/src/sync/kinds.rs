@@ -225,12 +225,12 @@ pub fn record_conflict(
 pub fn holder_is_visible(
     conn: &mut DbConnection,
     auth: &AuthUser,
-    kind: &str,
+    kind: Option<super::RecordKind>,
     id: &str,
 ) -> diesel::QueryResult<bool> {
     use super::RecordKind as K;
     let ids = [id.to_owned()];
-    let place: Option<(String, Option<String>)> = match super::RecordKind::parse(kind) {
+    let place: Option<(String, Option<String>)> = match kind {
         Some(K::AssistanceRecord) => {
             store::find_record(conn, id)?.map(|r| (r.commune_id, Some(r.village_id)))
         }

@@ -609,7 +609,7 @@ fn push_each(
                 // path): named only when the caller may read it.
                 match db::sync::find_receipt(conn, &key)? {
                     Some(receipt) => replay_result(&id, &receipt, &hash, auth),
-                    None if kinds::holder_is_visible(conn, auth, &r.kind, &id)? => rejected(
+                    None if kinds::holder_is_visible(conn, auth, r.kind(), &id)? => rejected(
                         &id,
                         "already_exists",
                         "An object with this id exists already.".into(),
