@@ -105,6 +105,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// Years free-text notes are kept on records; older ones are purged daily. 0 keeps them.
     pub retention_years: u32,
+    /// Proxies whose forwarding header names the client (see `client.rs`); none by default.
+    pub trusted_proxies: crate::client::TrustedProxies,
 }
 
 impl Settings {
@@ -257,6 +259,12 @@ impl Settings {
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let proxy_header =
+            crate::client::ProxyHeader::parse(&value("proxy_header", "x-forwarded-for")?)
+                .map_err(|e| invalid("proxy_header", e))?;
+        let trusted_proxies =
+            crate::client::TrustedProxies::parse(&value("trusted_proxies", "")?, proxy_header)
+                .map_err(|e| invalid("trusted_proxies", e))?;
         let jwt_secret = match get("jwt_secret").map_err(|e| invalid("jwt_secret", e))? {
             Some(s) if s.trim().len() < 32 => {
                 return Err(invalid("jwt_secret", "use at least 32 random characters"))
@@ -282,6 +290,7 @@ impl Settings {
             indicator_watch_ms,
             cors_origins,
             retention_years,
+            trusted_proxies,
         })
     }
 }
@@ -380,6 +389,22 @@ mod tests {
                 .to_string();
             assert!(err.contains("TUNGNHA_CORS_ORIGINS"), "{err}");
         }
+    }
+
+    #[test]
+    fn no_proxy_is_trusted_unless_named() {
+        let s = settings(&[]).expect("defaults");
+        assert!(s.trusted_proxies.is_empty());
+        let s = settings(&[("trusted_proxies", "127.0.0.1, 10.0.0.0/8")]).expect("two");
+        assert!(s.trusted_proxies.trusts("10.9.8.7".parse().expect("ip")));
+        let err = settings(&[("trusted_proxies", "nginx")])
+            .expect_err("a name")
+            .to_string();
+        assert!(err.contains("TUNGNHA_TRUSTED_PROXIES"), "{err}");
+        let err = settings(&[("proxy_header", "x-real-ip")])
+            .expect_err("unknown header")
+            .to_string();
+        assert!(err.contains("TUNGNHA_PROXY_HEADER"), "{err}");
     }
 
     #[test]

@@ -64,7 +64,15 @@ pub async fn headers(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let docs = req.path().starts_with("/docs");
-    let https = req.connection_info().scheme() == "https";
+    // Whether the browser reached us over TLS is believed only from a trusted proxy (`client.rs`).
+    let https = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .is_some_and(|s| {
+            s.settings
+                .trusted_proxies
+                .client(req.peer_addr(), req.headers())
+                .https
+        });
     let mut res = next.call(req).await?;
     let h = res.headers_mut();
     let csp = if docs {

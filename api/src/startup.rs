@@ -144,7 +144,7 @@ impl Application {
             .wrap(from_fn(crate::security::headers))
             .wrap(from_fn(crate::telemetry::request_id_header))
             .wrap(Compress::default())
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::telemetry::RootSpan>::new())
         })
         // Compressed answers go out in several writes; with Nagle's algorithm on, the last one waits
         // for the client's delayed ACK (40 ms on Linux) on every reused connection.

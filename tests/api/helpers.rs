@@ -37,6 +37,38 @@ macro_rules! both_backends {
     };
 }
 
+/// As [`both_backends!`], on a server whose settings `$change` (a `fn(&mut Settings)`) alters.
+#[macro_export]
+macro_rules! both_backends_with {
+    ($change:ident => $($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::helpers::spawn_app_with(
+                        $crate::helpers::Backend::Sqlite,
+                        super::$change,
+                    )
+                    .await;
+                    super::$name(app).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(tungnha_postgres), ignore = "no PostgreSQL: set TEST_DATABASE_URL (make test does when a server answers on 127.0.0.1:5432)")]
+                async fn postgres() {
+                    if $crate::helpers::postgres_base_url().is_some() {
+                        let app = $crate::helpers::spawn_app_with(
+                            $crate::helpers::Backend::Postgres,
+                            super::$change,
+                        )
+                        .await;
+                        super::$name(app).await
+                    }
+                }
+            }
+        )+
+    };
+}
+
 /// The PostgreSQL server to create test databases on, if any. With `TUNGNHA_REQUIRE_POSTGRES=1` (CI)
 /// a missing URL fails the test instead of skipping it.
 pub fn postgres_base_url() -> Option<String> {

@@ -20,6 +20,7 @@ mod openapi;
 mod plans;
 mod policy;
 mod privacy;
+mod proxies;
 mod registry;
 mod reports;
 mod scope;

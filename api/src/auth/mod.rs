@@ -128,7 +128,7 @@ impl FromRequest for AuthUser {
         let path = req.path().to_owned();
         let method = req.method().clone();
         let pattern = req.match_pattern();
-        let client = req.peer_addr().map(|a| a.ip().to_string());
+        let client = crate::client::Client::of(req).addr.map(|a| a.to_string());
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
             let token = token?;

@@ -121,10 +121,9 @@ impl MeResponse {
     }
 }
 
+/// The client's address as throttling and audit record it (through trusted proxies; `client.rs`).
 pub fn client_addr(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    crate::client::Client::of(req).addr_text()
 }
 
 fn invalid_credentials() -> ApiError {
