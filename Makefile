@@ -2,7 +2,8 @@
 #   make run    installs what is missing, builds the web app and the server, serves on 127.0.0.1:8080
 #   make test   checks formatting and lints, runs the Rust tests (SQLite, and PostgreSQL when
 #               TEST_DATABASE_URL is set or a server answers on 127.0.0.1:5432), fuzzes the API against its OpenAPI contract
-#               (Schemathesis), the web app's unit tests and the offline test in Chromium, and
+#               (Schemathesis), the web app's unit tests and the offline test in Chromium, puts
+#               real nginx in front of the server (deploy/), and
 #               checks the dependencies' licences, sources and known vulnerabilities
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -18,14 +19,14 @@ endif
 export TEST_DATABASE_URL
 NPM ?= npm
 
-.PHONY: run test deps pwa pwa-deps rust-checks supply-chain rust-test api-fuzz pwa-test e2e openapi chromium clean bench bench-pwa bench-pouchdb
+.PHONY: run test deps pwa pwa-deps rust-checks supply-chain rust-test api-fuzz proxy-test pwa-test e2e openapi chromium clean bench bench-pwa bench-pouchdb
 
 run: deps pwa
 	$(CARGO) build --release --locked
 	./target/release/tungnha seed-demo --if-empty
 	./target/release/tungnha serve
 
-test: deps pwa-deps chromium rust-checks supply-chain rust-test api-fuzz pwa-test e2e
+test: deps pwa-deps chromium rust-checks supply-chain rust-test api-fuzz proxy-test pwa-test e2e
 
 # System packages the build needs (pq-sys builds libpq with TLS: pkg-config and OpenSSL headers).
 deps:
@@ -81,6 +82,12 @@ pwa-test: pwa-deps
 api-fuzz:
 	$(CARGO) build --locked
 	bash scripts/fuzz-api.sh
+
+# The shipped nginx site (deploy/) in front of the debug server: throttling and the audit log see
+# the forwarded client, a forged X-Forwarded-For from an untrusted peer is ignored (installs nginx).
+proxy-test:
+	$(CARGO) build --locked
+	bash deploy/test-nginx.sh
 
 # The offline test starts the debug server built by `cargo test` against a throw-away SQLite file.
 e2e: pwa

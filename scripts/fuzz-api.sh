@@ -46,7 +46,8 @@ work=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 export TUNGNHA_DATABASE_URL="sqlite://$work/fuzz.db" TUNGNHA_BIND="127.0.0.1:$port" \
-  TUNGNHA_DATA_DIR="$work/data" TUNGNHA_CONFIG_DIR="$work" RUST_LOG=warn
+  TUNGNHA_DATA_DIR="$work/data" TUNGNHA_CONFIG_DIR="$work" RUST_LOG=warn \
+  TUNGNHA_WEBHOOK_DNS=false
 "$bin" seed-demo --if-empty >/dev/null
 "$bin" serve >"$work/server.log" 2>&1 &
 server=$!

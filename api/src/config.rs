@@ -107,6 +107,8 @@ pub struct Settings {
     pub retention_years: u32,
     /// Proxies whose forwarding header names the client (see `client.rs`); none by default.
     pub trusted_proxies: crate::client::TrustedProxies,
+    /// Where webhooks may post (`webhook_allowed_targets`, `webhook_hosts`, `webhook_dns`).
+    pub webhook_targets: crate::webhooks::target::TargetPolicy,
 }
 
 impl Settings {
@@ -116,6 +118,7 @@ impl Settings {
             retry_base: std::time::Duration::from_millis(self.webhook_retry_base_ms),
             max_attempts: self.webhook_max_attempts,
             indicator_watch: std::time::Duration::from_millis(self.indicator_watch_ms),
+            targets: self.webhook_targets.clone(),
         }
     }
 }
@@ -265,6 +268,22 @@ impl Settings {
         let trusted_proxies =
             crate::client::TrustedProxies::parse(&value("trusted_proxies", "")?, proxy_header)
                 .map_err(|e| invalid("trusted_proxies", e))?;
+        let webhook_dns = match value("webhook_dns", "true")?.trim() {
+            "true" => true,
+            "false" => false,
+            other => {
+                return Err(invalid(
+                    "webhook_dns",
+                    format!("`{other}` is neither true nor false"),
+                ))
+            }
+        };
+        let webhook_targets = crate::webhooks::target::TargetPolicy::parse(
+            &value("webhook_allowed_targets", "")?,
+            &value("webhook_hosts", "")?,
+            webhook_dns,
+        )
+        .map_err(|(key, reason)| invalid(key, reason))?;
         let jwt_secret = match get("jwt_secret").map_err(|e| invalid("jwt_secret", e))? {
             Some(s) if s.trim().len() < 32 => {
                 return Err(invalid("jwt_secret", "use at least 32 random characters"))
@@ -291,6 +310,7 @@ impl Settings {
             cors_origins,
             retention_years,
             trusted_proxies,
+            webhook_targets,
         })
     }
 }

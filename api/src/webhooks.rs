@@ -16,8 +16,10 @@ use sha2::Sha256;
 
 use crate::db::{self, webhooks as store, DbPool};
 
-/// How the worker paces itself (settings `webhook_*`).
-#[derive(Clone, Copy, Debug)]
+pub mod target;
+
+/// How the worker paces itself and where it may post (settings `webhook_*`).
+#[derive(Clone, Debug)]
 pub struct WorkerSettings {
     pub poll: Duration,
     /// The wait after the first failure; each further failure doubles it (at most six hours).
@@ -26,6 +28,8 @@ pub struct WorkerSettings {
     pub max_attempts: u32,
     /// How often communes are checked against indicator targets (`indicator.threshold_crossed`).
     pub indicator_watch: Duration,
+    /// The targets it may connect to (`target.rs`).
+    pub targets: target::TargetPolicy,
 }
 
 /// `v1` of the signature header: hex HMAC-SHA256 of `"{timestamp}.{body}"`.
@@ -61,6 +65,12 @@ pub async fn run(pool: DbPool, settings: WorkerSettings) {
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
+        // Every name is resolved through the target policy, and no proxy of the environment
+        // resolves it instead.
+        .no_proxy()
+        .dns_resolver(std::sync::Arc::new(target::GuardedResolver(
+            settings.targets.clone(),
+        )))
         .user_agent("TungNha-Webhooks/1")
         .build()
     {
@@ -131,7 +141,7 @@ pub async fn run_once(
     for (delivery, hook) in claimed {
         let (delivered, status, error) = match &hook {
             None => (false, None, Some("the webhook was deleted".to_owned())),
-            Some(h) => send(client, h, &delivery).await,
+            Some(h) => send(client, &settings.targets, h, &delivery).await,
         };
         let attempts = delivery.attempts as u32 + 1;
         let retry = if delivered || hook.is_none() {
@@ -162,9 +172,15 @@ pub async fn run_once(
 
 async fn send(
     client: &reqwest::Client,
+    targets: &target::TargetPolicy,
     hook: &store::Webhook,
     d: &store::Delivery,
 ) -> (bool, Option<i32>, Option<String>) {
+    // An address written in the URL never reaches the resolver: it is checked here (a hook stored
+    // before the policy, or under a looser one, is refused now).
+    if let Err(r) = targets.check_form(&hook.url) {
+        return (false, None, Some(format!("refused: {}", r.message())));
+    }
     let t = chrono::Utc::now().timestamp();
     let body = d.payload.clone().into_bytes();
     let sig = signature(&hook.secret, t, &body);
@@ -184,8 +200,23 @@ async fn send(
             Some(i32::from(r.status().as_u16())),
             Some(format!("the receiver answered {}", r.status())),
         ),
-        Err(e) => (false, None, Some(format!("not delivered: {e}"))),
+        Err(e) => (false, None, Some(format!("not delivered: {}", causes(&e)))),
     }
+}
+
+/// An error with its causes (reqwest's own message leaves out why a connection failed).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -217,6 +248,7 @@ mod tests {
             retry_base: Duration::from_secs(30),
             max_attempts: 5,
             indicator_watch: Duration::from_secs(300),
+            targets: target::TargetPolicy::default(),
         };
         assert_eq!(retry_delay(&s, 1), Some(Duration::from_secs(30)));
         assert_eq!(retry_delay(&s, 2), Some(Duration::from_secs(60)));
@@ -224,7 +256,7 @@ mod tests {
         assert_eq!(retry_delay(&s, 5), None);
         let long = WorkerSettings {
             max_attempts: 40,
-            ..s
+            ..s.clone()
         };
         assert_eq!(retry_delay(&long, 30), Some(Duration::from_secs(6 * 3600)));
     }

@@ -92,6 +92,8 @@ export async function startServer(options = {}) {
     TUNGNHA_DATABASE_URL: `sqlite://${join(dataDir, 'e2e.db')}`,
     TUNGNHA_DATA_DIR: join(dataDir, 'data'),
     TUNGNHA_PWA_DIR: DIST_DIR,
+    // Webhook host names come from the (empty) host table: no name server is ever asked.
+    TUNGNHA_WEBHOOK_DNS: 'false',
     ...options.env,
   };
   if (options.seed) {

@@ -262,6 +262,10 @@ pub fn test_settings(db: &TestDatabase) -> Settings {
     settings.webhook_retry_base_ms = 30;
     settings.webhook_max_attempts = 3;
     settings.indicator_watch_ms = 100;
+    // The receivers of the webhook tests listen on loopback, which an operator must allow; no name
+    // is ever looked up in DNS (only the host table resolves).
+    settings.webhook_targets =
+        tungnha::webhooks::target::TargetPolicy::parse("127.0.0.1", "", false).expect("valid");
     settings
 }
 

@@ -10,15 +10,112 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::both_backends;
 use crate::helpers::{assert_problem, TestApp};
 use crate::stats::push;
+use crate::{both_backends, both_backends_with};
 
 both_backends!(
     events_reach_subscribers_signed_and_failures_retry_then_wait_for_replay,
     webhook_subscriptions_are_validated_and_admin_only,
     crossing_an_indicator_target_is_announced_once_each_way,
 );
+
+fn no_internal_targets(s: &mut tungnha::config::Settings) {
+    s.webhook_targets =
+        tungnha::webhooks::target::TargetPolicy::parse("", "", false).expect("valid");
+}
+
+both_backends_with!(no_internal_targets =>
+    webhooks_never_reach_internal_addresses,
+);
+
+/// Loopback in every spelling, credentials in the URL, a name resolving inside, and a name that
+/// resolves outside at creation and inside at delivery (DNS rebinding, through the server's host
+/// table: no name server is asked): all refused, and the receiver on loopback never hears a thing.
+async fn webhooks_never_reach_internal_addresses(app: TestApp) {
+    let f = app.fixture().await;
+    let token = &f.admin.token;
+    let rx = receiver().await;
+    let port = rx
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.split('/').next())
+        .expect("port");
+    let app = &app;
+    let create = |url: String| {
+        let spec = json!({"name": "IOC", "url": url, "events": ["records.synced"]});
+        async move {
+            app.send(Method::POST, "/api/v1/webhooks", Some(token), Some(&spec))
+                .await
+        }
+    };
+    let refused_as = |res: reqwest::Response, code: &'static str| async move {
+        assert_eq!(res.status(), 400);
+        let problem: Value = res.json().await.expect("problem");
+        assert_eq!(problem["code"], "validation_failed", "{problem}");
+        assert_eq!(problem["errors"][0]["field"], "url", "{problem}");
+        assert_eq!(problem["errors"][0]["code"], code, "{problem}");
+    };
+    for host in [
+        "127.0.0.1",
+        "127.1",
+        "[::1]",
+        "2130706433",
+        "0x7f000001",
+        "localhost",
+        "0.0.0.0",
+    ] {
+        refused_as(
+            create(format!("http://{host}:{port}/hook")).await,
+            "internal_address",
+        )
+        .await;
+    }
+    refused_as(
+        create(format!("http://user:pass@ioc.haiphong.gov.vn:{port}/hook")).await,
+        "url_credentials",
+    )
+    .await;
+    let hosts = &app.settings.webhook_targets.hosts;
+    hosts.set("kho.example", vec!["10.20.0.7".parse().expect("ip")]);
+    refused_as(
+        create(format!("http://kho.example:{port}/hook")).await,
+        "internal_address",
+    )
+    .await;
+
+    // Public at creation (the table says so; nothing connects to it), loopback at delivery.
+    hosts.set("ioc.example", vec!["8.8.8.8".parse().expect("ip")]);
+    let res = create(format!("http://ioc.example:{port}/hook")).await;
+    assert_eq!(res.status(), 201);
+    let hook = res.json::<Value>().await.expect("json")["webhook"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    hosts.set("ioc.example", vec!["127.0.0.1".parse().expect("ip")]);
+    push(
+        app,
+        &f.volunteer.token,
+        vec![difficulty(&f.v1, "Thiếu máy")],
+    )
+    .await;
+    eventually("the delivery gives up", || async {
+        !deliveries(app, token, &hook, "dead").await.is_empty()
+    })
+    .await;
+    let dead = deliveries(app, token, &hook, "dead").await;
+    let error = dead[0]["last_error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(error.contains("internal address"), "{dead:?}");
+    assert!(rx.seen.lock().expect("lock").is_empty());
+    assert!(
+        deliveries(app, token, &hook, "delivered").await.is_empty(),
+        "nothing was delivered"
+    );
+}
 
 /// What the receiver saw: (headers in lower case, body).
 pub type Seen = Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>;

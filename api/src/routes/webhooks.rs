@@ -157,13 +157,10 @@ pub async fn create_webhook(
     if name.is_empty() || name.chars().count() > 100 {
         errors.push(FieldError::new("name", "length", "1 to 100 characters"));
     }
-    match reqwest::Url::parse(b.url.trim()) {
-        Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => {}
-        _ => errors.push(FieldError::new(
-            "url",
-            "invalid_url",
-            "an absolute http(s) URL",
-        )),
+    // Loopback, private and other internal targets are refused, names by what they resolve to
+    // now (and again at each delivery); see webhooks/target.rs.
+    if let Err(r) = state.settings.webhook_targets.vet(&b.url).await {
+        errors.push(FieldError::new("url", r.code(), r.message()));
     }
     let mut events = b.events.clone();
     events.sort();

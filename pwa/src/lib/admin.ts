@@ -186,6 +186,8 @@ const FIELD_CODES = [
   'length',
   'out_of_range',
   'invalid_url',
+  'url_credentials',
+  'internal_address',
   'unknown_scope',
   'unknown_event',
 ] as const;
