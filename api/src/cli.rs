@@ -1,10 +1,8 @@
 //! The operator's commands besides `serve`.
 
 use std::io::{BufRead, IsTerminal};
-use std::path::Path;
 
 use anyhow::Context;
-use diesel::connection::SimpleConnection;
 
 use crate::config::Settings;
 use crate::db::{self, audit::NewAuditEvent, users::NewUser, DbConnection};
@@ -31,6 +29,10 @@ pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
         for v in applied {
             println!("applied {v}");
         }
+    }
+    let copied = crate::app::materials::import_attachment_files(&mut conn, &settings.data_dir)?;
+    if copied > 0 {
+        println!("copied {copied} attachment files into the database");
     }
     Ok(())
 }
@@ -117,39 +119,6 @@ pub fn create_admin(settings: &Settings, username: &str, display_name: &str) -> 
         Ok(())
     })?;
     println!("Created administrator `{}`.", username.as_str());
-    Ok(())
-}
-
-/// `tungnha backup PATH`: a consistent copy of a live SQLite database (`VACUUM INTO`), safe while the
-/// server runs. PostgreSQL has its own tools.
-pub fn backup(settings: &Settings, target: &Path) -> anyhow::Result<()> {
-    if !settings.database_url.is_sqlite() {
-        anyhow::bail!(
-            "`tungnha backup` copies SQLite databases. For PostgreSQL use its own tools, e.g. \
-             `pg_dump --format=custom --file=tungnha.dump \"$TUNGNHA_DATABASE_URL\"`."
-        );
-    }
-    anyhow::ensure!(
-        !target.exists(),
-        "{} already exists; choose a new file name",
-        target.display()
-    );
-    if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let target_str = target
-        .to_str()
-        .context("the backup path is not valid UTF-8")?;
-    let mut conn = open(settings)?;
-    // VACUUM INTO takes a string literal; quote it the SQL way.
-    let quoted = target_str.replace('\'', "''");
-    conn.batch_execute(&format!("VACUUM INTO '{quoted}'"))
-        .with_context(|| format!("backup to {} failed", target.display()))?;
-    println!(
-        "Backed up {} to {}.",
-        settings.database_url.redacted(),
-        target.display()
-    );
     Ok(())
 }
 

@@ -50,8 +50,11 @@ enum Command {
     Openapi,
     /// Remove free-text notes older than `retention_years` (the server does it daily too).
     PurgeExpired,
-    /// Copy a live SQLite database to PATH.
-    Backup { path: PathBuf },
+    /// Copy everything the server owns (database with attachments, signing secret) into a new
+    /// folder DIR, while it runs; PostgreSQL through pg_dump.
+    Backup { dir: PathBuf },
+    /// Bring a backup folder back into the configured database and data folder (both fresh).
+    Restore { dir: PathBuf },
     /// Recompute the dashboards' tallies from the rows (after editing the database by hand).
     RebuildTallies,
 }
@@ -87,7 +90,8 @@ fn main() -> ExitCode {
             households,
             if_empty,
         } => tungnha::cli::seed_demo(&settings, households, if_empty),
-        Command::Backup { path } => tungnha::cli::backup(&settings, &path),
+        Command::Backup { dir } => tungnha::backup::backup(&settings, &dir),
+        Command::Restore { dir } => tungnha::backup::restore(&settings, &dir),
         Command::PurgeExpired => tungnha::cli::purge_expired(&settings),
         Command::RebuildTallies => tungnha::cli::rebuild_tallies(&settings),
         Command::Openapi => unreachable!("handled above"),

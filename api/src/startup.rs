@@ -24,6 +24,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let url = settings.database_url.clone();
         let pool_size = settings.db_pool_size;
+        let data_dir = settings.data_dir.clone();
         let pool = tokio::task::spawn_blocking(move || -> anyhow::Result<DbPool> {
             let pool = db::connect_pool(&url, pool_size)?;
             let mut conn = pool.get()?;
@@ -31,6 +32,7 @@ impl Application {
             if !applied.is_empty() {
                 tracing::info!(?applied, "applied database migrations");
             }
+            crate::app::materials::import_attachment_files(&mut conn, &data_dir)?;
             Ok(pool)
         })
         .await??;

@@ -2,7 +2,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, TestDatabase};
+use crate::helpers::TestApp;
 
 fn tungnha(db_url: &str, args: &[&str], stdin: &str) -> std::process::Output {
     let empty_config = tempfile::tempdir().expect("dir");
@@ -103,57 +103,71 @@ fn settings_files_are_read_and_the_environment_wins() {
     assert_eq!(s.db_pool_size, 5);
 }
 
-#[test]
-fn backup_copies_a_live_sqlite_database() {
-    let db = TestDatabase::new(Backend::Sqlite);
-    let url = db.url_string();
-    let out = tungnha(
-        &url,
-        &["create-admin", "--username", "admin"],
-        "a long enough password\n",
-    );
+both_backends!(attachment_files_of_earlier_versions_move_into_the_database);
+
+/// Earlier versions kept attachments as files under `data_dir/attachments/`. Starting or migrating
+/// copies each into the database (checked against its recorded hash), so the guide still shows it
+/// and every instance serves it; a file that does not match its hash is left out.
+async fn attachment_files_of_earlier_versions_move_into_the_database(app: TestApp) {
+    use diesel::prelude::*;
+    use tungnha::db::schema::attachment_contents as contents;
+    let f = app.fixture().await;
+    let guide = crate::materials::draft(&app, &f.police.token, "Hướng dẫn cũ").await;
+    let guide = guide["id"].as_str().expect("id");
+    let mut ids = vec![];
+    for name in ["a.png", "b.png"] {
+        let res = crate::materials::upload(
+            &app,
+            &f.police.token,
+            guide,
+            name,
+            crate::materials::PNG.to_vec(),
+        )
+        .await;
+        assert_eq!(res.status(), 201);
+        ids.push(
+            res.json::<serde_json::Value>().await.expect("json")["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
+    }
+    // As an earlier version left them: rows without contents, files on disk (one damaged).
+    diesel::delete(contents::table)
+        .execute(&mut app.conn())
+        .expect("delete");
+    let folder = app.settings.data_dir.join("attachments");
+    std::fs::create_dir_all(&folder).expect("dir");
+    std::fs::write(folder.join(&ids[0]), crate::materials::PNG).expect("write");
+    let mut damaged = crate::materials::PNG.to_vec();
+    damaged[20] ^= 1;
+    std::fs::write(folder.join(&ids[1]), damaged).expect("write");
+
+    let empty_config = tempfile::tempdir().expect("dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_tungnha"))
+        .arg("migrate")
+        .env("TUNGNHA_DATABASE_URL", app.db.url_string())
+        .env("TUNGNHA_CONFIG_DIR", empty_config.path())
+        .env("TUNGNHA_DATA_DIR", &app.settings.data_dir)
+        .output()
+        .expect("run migrate");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Keep a writer connection open during the backup, as a running server would.
-    let _live = db.connect();
-    let target = db.dir.path().join("backups/tungnha-backup.db");
-    let out = tungnha(&url, &["backup", target.to_str().expect("utf8")], "");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert!(String::from_utf8_lossy(&out.stdout).contains("copied 1 attachment files"));
+    let stored: Vec<String> = contents::table
+        .select(contents::attachment_id)
+        .load(&mut app.conn())
+        .expect("contents");
+    assert_eq!(stored, [ids[0].clone()], "the damaged file is left out");
+    let res = app
+        .get_authed(&format!("/api/v1/attachments/{}", ids[0]), &f.police.token)
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.bytes().await.expect("bytes").as_ref(),
+        crate::materials::PNG
     );
-
-    let copy = tungnha::config::DatabaseUrl::Sqlite(target.clone());
-    let mut conn = tungnha::db::DbManager::new(copy)
-        .establish()
-        .expect("open backup");
-    let user = tungnha::db::users::find_by_username(&mut conn, "admin")
-        .expect("query")
-        .expect("admin in backup");
-    assert_eq!(user.role, "admin");
-
-    // A second backup never overwrites the first.
-    let out = tungnha(&url, &["backup", target.to_str().expect("utf8")], "");
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
-}
-
-#[test]
-#[cfg_attr(
-    not(tungnha_postgres),
-    ignore = "no PostgreSQL: set TEST_DATABASE_URL (make test does when a server answers on 127.0.0.1:5432)"
-)]
-fn backup_on_postgres_points_to_pg_dump() {
-    let Some(_) = crate::helpers::postgres_base_url() else {
-        return;
-    };
-    let db = TestDatabase::new(Backend::Postgres);
-    let out = tungnha(&db.url_string(), &["backup", "/tmp/never-written.db"], "");
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
-    assert!(!std::path::Path::new("/tmp/never-written.db").exists());
 }

@@ -379,7 +379,16 @@ async fn a_guide_is_drafted_versioned_published_and_withdrawn(app: TestApp) {
     .await;
 }
 
-async fn upload(
+/// How many attachments have their bytes in the database.
+pub fn stored_contents(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    tungnha::db::schema::attachment_contents::table
+        .count()
+        .get_result(&mut app.conn())
+        .expect("count")
+}
+
+pub async fn upload(
     app: &TestApp,
     token: &str,
     material: &str,
@@ -412,12 +421,9 @@ async fn attachments_are_checked_by_content_and_scoped(app: TestApp) {
     );
     assert_eq!(png["size_bytes"], PNG.len());
     let png_id = png["id"].as_str().expect("id").to_owned();
-    assert!(app
-        .settings
-        .data_dir
-        .join("attachments")
-        .join(&png_id)
-        .exists());
+    // The bytes are in the database (so every instance serves them), not on this one's disk.
+    assert_eq!(stored_contents(&app), 1);
+    assert!(!app.settings.data_dir.join("attachments").exists());
     let pdf =
         b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
             .to_vec();
@@ -477,10 +483,11 @@ async fn attachments_are_checked_by_content_and_scoped(app: TestApp) {
         "material_not_found",
     )
     .await;
-    let stored = std::fs::read_dir(app.settings.data_dir.join("attachments"))
-        .expect("dir")
-        .count();
-    assert_eq!(stored, 2, "only the two good files are on disk");
+    assert_eq!(
+        stored_contents(&app),
+        2,
+        "only the two good files are stored"
+    );
 
     // The editor downloads it; the ETag answers 304.
     let url = format!("/api/v1/attachments/{png_id}");
@@ -537,6 +544,26 @@ async fn attachments_are_checked_by_content_and_scoped(app: TestApp) {
     .await;
     let res = app.get_authed(&url, &f.volunteer.token).await;
     assert_eq!(res.status(), 200);
+    // Another instance with a data folder of its own (only the database and the secret shared,
+    // as behind a load balancer on two machines) serves the same file.
+    let mut elsewhere = app.settings.clone();
+    let other_dir = tempfile::tempdir().expect("dir");
+    elsewhere.data_dir = other_dir.path().to_path_buf();
+    elsewhere.jwt_secret = Some(secrecy::SecretString::from(app.jwt_secret()));
+    let second = tungnha::startup::Application::build(elsewhere)
+        .await
+        .expect("the second server builds");
+    let second_base = format!("http://127.0.0.1:{}", second.port());
+    tokio::spawn(second.run_until_stopped());
+    let from_second = app
+        .client
+        .get(format!("{second_base}{url}"))
+        .bearer_auth(&f.volunteer.token)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(from_second.status(), 200);
+    assert_eq!(from_second.bytes().await.expect("bytes").as_ref(), PNG);
     assert!(res.headers()["cache-control"]
         .to_str()
         .expect("cc")

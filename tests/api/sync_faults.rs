@@ -109,17 +109,101 @@ mod memory_levels_off_over_a_compressed_day {
     }
 }
 
-/// `tungnha backup` of a SQLite database while phones keep pushing, then a server started on the
-/// copy: it opens, passes SQLite's integrity check and holds every record acknowledged before the
-/// backup began.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_backup_taken_under_live_writes_restores_into_a_working_server() {
-    let db = TestDatabase::new(Backend::Sqlite);
+/// `tungnha backup DIR` while phones keep pushing, then `tungnha restore DIR` into a new database and
+/// data folder, and a server started there: it passes the integrity check, holds every record
+/// acknowledged before the backup began, serves the guide's attachment and accepts the tokens the
+/// first server signed (the secret came back too). A second backup taken once the writes stopped
+/// restores into a database equal to the live one, table by table and row by row.
+mod a_backup_taken_under_live_writes_restores_into_a_working_server {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        backup_and_restore(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    #[cfg_attr(
+        not(tungnha_postgres),
+        ignore = "no PostgreSQL: set TEST_DATABASE_URL (make test does when a server answers on 127.0.0.1:5432)"
+    )]
+    async fn postgres() {
+        if postgres_base_url().is_some() {
+            backup_and_restore(Backend::Postgres).await
+        }
+    }
+}
+
+/// Runs `tungnha` with the database and data folder of `db` (as an operator would on that server).
+fn operator(db: &TestDatabase, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(db.dir.path())
+        .env("TUNGNHA_DATABASE_URL", db.url_string())
+        .env("TUNGNHA_CONFIG_DIR", db.dir.path())
+        .env("TUNGNHA_DATA_DIR", db.dir.path().join("data"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run tungnha")
+}
+
+fn succeeded(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn failed(out: &std::process::Output) -> String {
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+async fn backup_and_restore(backend: Backend) {
+    let db = TestDatabase::new(backend);
     let server = ServerProcess::seeded(&db, 30).await;
     let base = server.base();
     let http = http();
     let token = login(&http, &base, VOLUNTEER).await;
     let households = village(&http, &base, &token).await;
+
+    // A published guide with a picture.
+    let police = login(&http, &base, "congan").await;
+    let guide: Value = http
+        .post(format!("{base}/api/v1/materials"))
+        .bearer_auth(&police)
+        .json(&json!({"department": "police", "title": "Kích hoạt VNeID mức 2",
+            "summary": "Tại Công an xã.", "body": "1. Mang căn cước.", "service_codes": ["vneid_level2"]}))
+        .send()
+        .await
+        .expect("create guide")
+        .json()
+        .await
+        .expect("guide");
+    let guide_id = guide["id"].as_str().expect("guide id").to_owned();
+    let picture = crate::materials::PNG;
+    let res = http
+        .post(format!(
+            "{base}/api/v1/materials/{guide_id}/attachments?file_name=anh.png"
+        ))
+        .bearer_auth(&police)
+        .header("content-type", "application/octet-stream")
+        .body(picture.to_vec())
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(res.status(), 201);
+    let attachment = res.json::<Value>().await.expect("json")["id"]
+        .as_str()
+        .expect("attachment id")
+        .to_owned();
+
     let batch = |n: usize, tag: &str| -> Vec<Value> {
         (0..n)
             .map(|i| {
@@ -158,39 +242,58 @@ async fn a_backup_taken_under_live_writes_restores_into_a_working_server() {
             }
         })
     };
-    let target = db.dir.path().join("backup/tungnha.db");
-    let out = Command::new(BIN)
-        .args(["backup", target.to_str().expect("utf8")])
-        .current_dir(db.dir.path())
-        .env("TUNGNHA_DATABASE_URL", db.url_string())
-        .env("TUNGNHA_CONFIG_DIR", db.dir.path())
-        .output()
-        .expect("run backup");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let under_writes = db.dir.path().join("backups/under-writes");
+    let said = succeeded(&operator(
+        &db,
+        &["backup", under_writes.to_str().expect("utf8")],
+    ));
+    assert!(said.contains("jwt-secret"), "{said}");
     writer.await.expect("writer");
 
-    // Restore: a server on the copy (another data dir: the copy is all it has).
-    let copy = TestDatabase::sqlite_file(target.clone());
-    let mut conn = copy.connect();
-    let check: Vec<String> = diesel::sql_query("PRAGMA integrity_check")
-        .load::<IntegrityRow>(&mut conn)
-        .expect("integrity check")
-        .into_iter()
-        .map(|r| r.integrity_check)
-        .collect();
-    assert_eq!(check, ["ok"]);
-    let restored = ServerProcess::on(&copy).await;
+    // A backup never goes into a folder that holds something.
+    let again = failed(&operator(
+        &db,
+        &["backup", under_writes.to_str().expect("utf8")],
+    ));
+    assert!(again.contains("not an empty folder"), "{again}");
+
+    // Restore into a new database and data folder, then a server there.
+    let fresh = TestDatabase::new(backend);
+    succeeded(&operator(
+        &fresh,
+        &["restore", under_writes.to_str().expect("utf8")],
+    ));
+    if backend == Backend::Sqlite {
+        let mut conn = fresh.connect();
+        let check: Vec<String> = diesel::sql_query("PRAGMA integrity_check")
+            .load::<IntegrityRow>(&mut conn)
+            .expect("integrity check")
+            .into_iter()
+            .map(|r| r.integrity_check)
+            .collect();
+        assert_eq!(check, ["ok"]);
+    }
+    // A second restore into the same place is refused and changes nothing.
+    let twice = failed(&operator(
+        &fresh,
+        &["restore", under_writes.to_str().expect("utf8")],
+    ));
+    assert!(twice.contains("already"), "{twice}");
+    let restored = ServerProcess::on(&fresh).await;
     let rbase = restored.base();
-    let rtoken = login(&http, &rbase, VOLUNTEER).await;
+    // The first server's token works here: the signing secret came back.
+    let res = http
+        .get(format!("{rbase}/api/v1/households?limit=1"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("old token");
+    assert_eq!(res.status(), 200, "a token signed before the backup");
     let mut found = 0;
     for id in &ids {
         let res = http
             .get(format!("{rbase}/api/v1/assistance-records/{id}"))
-            .bearer_auth(&rtoken)
+            .bearer_auth(&token)
             .send()
             .await
             .expect("read a record");
@@ -199,6 +302,122 @@ async fn a_backup_taken_under_live_writes_restores_into_a_working_server() {
         }
     }
     assert_eq!(found, ids.len(), "records acknowledged before the backup");
+    let file = http
+        .get(format!("{rbase}/api/v1/attachments/{attachment}"))
+        .bearer_auth(&police)
+        .send()
+        .await
+        .expect("attachment");
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.bytes().await.expect("bytes").as_ref(), picture);
+    drop(restored);
+
+    // Quiet now: a backup restores into an equal database.
+    let quiet = db.dir.path().join("backups/quiet");
+    succeeded(&operator(&db, &["backup", quiet.to_str().expect("utf8")]));
+    let twin = TestDatabase::new(backend);
+    succeeded(&operator(
+        &twin,
+        &["restore", quiet.to_str().expect("utf8")],
+    ));
+    let (live, copy) = (table_digests(&db), table_digests(&twin));
+    assert!(
+        live.len() > 30,
+        "every table is compared: {:?}",
+        live.keys()
+    );
+    assert!(live["attachment_contents"].0 == 1 && live["assistance_records"].0 >= 700);
+    assert_eq!(live, copy, "every table and row of the restored database");
+    assert_eq!(
+        std::fs::read(db.dir.path().join("data/jwt-secret")).expect("secret"),
+        std::fs::read(twin.dir.path().join("data/jwt-secret")).expect("restored secret")
+    );
+
+    // A damaged backup is refused before anything is written.
+    let damaged = TestDatabase::new(backend);
+    let file = if backend == Backend::Sqlite {
+        "tungnha.db"
+    } else {
+        "tungnha.dump"
+    };
+    let mut bytes = std::fs::read(quiet.join(file)).expect("backup file");
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0xff;
+    std::fs::write(quiet.join(file), bytes).expect("damage");
+    let refused = failed(&operator(
+        &damaged,
+        &["restore", quiet.to_str().expect("utf8")],
+    ));
+    assert!(
+        refused.contains("differs from what the backup recorded"),
+        "{refused}"
+    );
+    assert!(!damaged.dir.path().join("data/jwt-secret").exists());
+    assert!(table_digests(&damaged).is_empty(), "nothing was restored");
+    drop(server);
+}
+
+/// Every table of the database: its row count and a SHA-256 of all its rows as text, sorted.
+fn table_digests(db: &TestDatabase) -> BTreeMap<String, (i64, String)> {
+    use sha2::Digest as _;
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    #[derive(QueryableByName)]
+    struct Rows {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        v: String,
+    }
+    let mut conn = db.connect();
+    let sqlite = db.url_string().starts_with("sqlite:");
+    let tables: Vec<String> = diesel::sql_query(if sqlite {
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    } else {
+        "SELECT table_name::text AS name FROM information_schema.tables \
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1"
+    })
+    .load::<Name>(&mut conn)
+    .expect("tables")
+    .into_iter()
+    .map(|t| t.name)
+    .collect();
+    let mut out = BTreeMap::new();
+    for t in tables {
+        let sql = if sqlite {
+            let columns: Vec<String> =
+                diesel::sql_query(format!("SELECT name FROM pragma_table_info('{t}')"))
+                    .load::<Name>(&mut conn)
+                    .expect("columns")
+                    .into_iter()
+                    .map(|c| format!("quote(\"{}\")", c.name))
+                    .collect();
+            format!(
+                "SELECT count(*) AS n, coalesce(group_concat(r, char(10)), '') AS v FROM \
+                 (SELECT {} AS r FROM \"{t}\" ORDER BY r)",
+                columns.join(" || ',' || ")
+            )
+        } else {
+            format!(
+                "SELECT count(*) AS n, coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') AS v \
+                 FROM \"{t}\" t"
+            )
+        };
+        let rows = diesel::sql_query(sql)
+            .get_result::<Rows>(&mut conn)
+            .expect("rows");
+        out.insert(
+            t,
+            (
+                rows.n,
+                format!("{:x}", sha2::Sha256::digest(rows.v.as_bytes())),
+            ),
+        );
+    }
+    out
 }
 
 #[derive(diesel::QueryableByName)]

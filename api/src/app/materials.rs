@@ -47,3 +47,43 @@ pub fn shown_attachments(
         .map(|a| (a.id.clone(), attachment_response(a)))
         .collect())
 }
+
+/// Copies attachments that earlier versions kept as files (`<data_dir>/attachments/<id>`) into the
+/// database, once, after the migration that gave them a place there. A file whose hash differs
+/// from its row, or a missing one, is reported and left out. Returns how many were copied.
+pub fn import_attachment_files(
+    conn: &mut DbConnection,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<usize> {
+    use sha2::Digest;
+    let ids = store::attachments_without_content(conn)?;
+    let mut copied = 0;
+    for id in ids {
+        let path = data_dir.join("attachments").join(&id);
+        let Ok(bytes) = std::fs::read(&path) else {
+            tracing::warn!(attachment = %id, path = %path.display(), "attachment file missing; it cannot be served");
+            continue;
+        };
+        let Some(row) = store::find_attachment(conn, &id)? else {
+            continue;
+        };
+        let hash: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        if hash != row.sha256 {
+            tracing::warn!(attachment = %id, path = %path.display(), "attachment file differs from its recorded hash; left out");
+            continue;
+        }
+        store::insert_attachment_content(conn, &id, &bytes)?;
+        copied += 1;
+    }
+    if copied > 0 {
+        tracing::info!(
+            copied,
+            folder = %data_dir.join("attachments").display(),
+            "copied attachment files into the database; the folder is no longer read and may be removed"
+        );
+    }
+    Ok(copied)
+}

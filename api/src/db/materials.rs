@@ -3,7 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{attachments, material_versions, materials, training_materials};
+use super::schema::{
+    attachment_contents, attachments, material_versions, materials, training_materials,
+};
 use super::DbConnection;
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -182,11 +184,51 @@ pub fn list(conn: &mut DbConnection, commune: Option<&str>) -> QueryResult<Vec<M
         .load(conn)
 }
 
-pub fn insert_attachment(conn: &mut DbConnection, a: &Attachment) -> QueryResult<()> {
+/// An attachment's row and its bytes, together (call inside a transaction).
+pub fn insert_attachment(
+    conn: &mut DbConnection,
+    a: &Attachment,
+    content: &[u8],
+) -> QueryResult<()> {
     diesel::insert_into(attachments::table)
         .values(a)
+        .execute(conn)?;
+    insert_attachment_content(conn, &a.id, content)
+}
+
+pub fn insert_attachment_content(
+    conn: &mut DbConnection,
+    id: &str,
+    content: &[u8],
+) -> QueryResult<()> {
+    diesel::insert_into(attachment_contents::table)
+        .values((
+            attachment_contents::attachment_id.eq(id),
+            attachment_contents::content.eq(content),
+        ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// The bytes of an attachment (`None`: no content stored for it).
+pub fn attachment_content(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Vec<u8>>> {
+    attachment_contents::table
+        .find(id)
+        .select(attachment_contents::content)
+        .get_result(conn)
+        .optional()
+}
+
+/// Attachments whose bytes are not in the database yet (written as files by earlier versions).
+pub fn attachments_without_content(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    attachments::table
+        .left_join(
+            attachment_contents::table.on(attachment_contents::attachment_id.eq(attachments::id)),
+        )
+        .filter(attachment_contents::attachment_id.is_null())
+        .select(attachments::id)
+        .order(attachments::id)
+        .load(conn)
 }
 
 pub fn find_attachment(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Attachment>> {

@@ -504,6 +504,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    attachment_contents (attachment_id) {
+        attachment_id -> Text,
+        content -> Binary,
+    }
+}
+
+diesel::table! {
     training_materials (training_id, material_id) {
         training_id -> Text,
         material_id -> Text,
@@ -725,6 +732,7 @@ diesel::joinable!(assistance_items -> assistance_records (record_id));
 diesel::joinable!(assistance_residents -> assistance_records (record_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    attachment_contents,
     communes,
     villages,
     users,

@@ -3,7 +3,6 @@
 //! under the data directory. Published guides reach phones through sync.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
 use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
@@ -757,11 +756,6 @@ pub async fn material_versions(
     Ok(HttpResponse::Ok().json(VersionList { items }))
 }
 
-/// Where attachments live: `<data_dir>/attachments/<id>`.
-fn attachment_path(data_dir: &Path, id: &str) -> PathBuf {
-    data_dir.join("attachments").join(id)
-}
-
 /// A file name safe to show and to send back: the last path part, no control characters, at most 120
 /// characters, with the extension of the recognised type.
 fn clean_file_name(raw: &str, ext: &str) -> Result<String, FieldError> {
@@ -849,26 +843,13 @@ pub async fn upload_attachment(
         uploaded_by: auth.id.clone(),
         created_at: db::now(),
     };
-    // The file first (written whole, then renamed), then the row: a row never points at no file.
-    let target = attachment_path(&state.settings.data_dir, &attachment.id);
-    web::block(move || -> std::io::Result<()> {
-        use std::io::Write;
-        if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let part = target.with_extension("part");
-        let mut f = std::fs::File::create(&part)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&part, &target)
-    })
-    .await?
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("storing attachment: {e}")))?;
+    // The row and its bytes in one transaction: every instance serves the same file, and a
+    // database backup holds it.
     let row = attachment.clone();
-    let stored = db::run(&state.pool, move |conn| {
+    db::run(&state.pool, move |conn| {
         db::write_tx(conn, |conn| {
             let m = load_editable(conn, &auth, &row.material_id)?;
-            store::insert_attachment(conn, &row)?;
+            store::insert_attachment(conn, &row, &bytes)?;
             db::audit::by_user(
                 conn,
                 &auth,
@@ -881,11 +862,7 @@ pub async fn upload_attachment(
             Ok(())
         })
     })
-    .await;
-    if let Err(e) = stored {
-        let _ = std::fs::remove_file(attachment_path(&state.settings.data_dir, &attachment.id));
-        return Err(e);
-    }
+    .await?;
     Ok(HttpResponse::Created().json(attachment_response(&attachment)))
 }
 
@@ -910,43 +887,44 @@ pub async fn download_attachment(
         code: "attachment_not_found",
         detail: "No such file.".into(),
     };
-    let a = db::run(&state.pool, move |conn| {
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (a, bytes) = db::run(&state.pool, move |conn| {
         let a = store::find_attachment(conn, &id)?.ok_or_else(gone)?;
         let m = store::find(conn, &a.material_id)?.ok_or_else(gone)?;
-        if can_edit(&auth, &m) {
-            return Ok(a);
-        }
-        if !can_read(&auth, &m) {
+        let shown = can_edit(&auth, &m)
+            || (can_read(&auth, &m) && {
+                let published = match m.published_version {
+                    Some(n) => store::version(conn, &m.id, n)?,
+                    None => None,
+                };
+                published.is_some_and(|v| v.attachments().contains(&a.id))
+            });
+        if !shown {
             return Err(gone());
         }
-        let published = match m.published_version {
-            Some(n) => store::version(conn, &m.id, n)?,
-            None => None,
-        };
-        if published.is_some_and(|v| v.attachments().contains(&a.id)) {
-            Ok(a)
-        } else {
-            Err(gone())
+        // A phone that holds this file (its ETag is the content's hash) is answered without it.
+        let etag = format!("\"{}\"", a.sha256);
+        if if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+            return Ok((a, None));
         }
+        let bytes = store::attachment_content(conn, &a.id)?.ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("attachment {} has no stored content", a.id))
+        })?;
+        Ok((a, Some(bytes)))
     })
     .await?;
     let etag = format!("\"{}\"", a.sha256);
     let cache = "private, max-age=31536000, immutable";
-    if req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
-    {
+    let Some(bytes) = bytes else {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))
             .insert_header((header::CACHE_CONTROL, cache))
             .finish());
-    }
-    let file = attachment_path(&state.settings.data_dir, &a.id);
-    let bytes = web::block(move || std::fs::read(file))
-        .await?
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading attachment {}: {e}", a.id)))?;
+    };
     let disposition = ContentDisposition {
         disposition: DispositionType::Inline,
         parameters: vec![DispositionParam::FilenameExt(ExtendedValue {
