@@ -26,7 +26,7 @@ run: deps pwa
 	./target/release/tungnha seed-demo --if-empty
 	./target/release/tungnha serve
 
-test: deps pwa-deps chromium rust-checks supply-chain rust-test api-fuzz proxy-test pwa-test e2e
+test: deps pwa-deps pwa chromium rust-checks supply-chain rust-test api-fuzz proxy-test pwa-test e2e
 
 # System packages the build needs (pq-sys builds libpq with TLS: pkg-config and OpenSSL headers).
 deps:
@@ -38,7 +38,15 @@ pwa/node_modules/.installed: pwa/package.json pwa/package-lock.json
 	cd pwa && $(NPM) ci --no-audit --no-fund
 	touch $@
 
-pwa: pwa-deps
+# The built web app, which the server embeds (static_files.rs): rebuilt only when a source changed,
+# so the server is not compiled again for nothing. src/lib/api/schema.d.ts is generated from the
+# OpenAPI document by every npm script, so the document is the source, not that file.
+PWA_SOURCES := $(filter-out pwa/src/lib/api/schema.d.ts,$(shell find pwa/src pwa/public -type f)) \
+  pwa/index.html pwa/package.json pwa/package-lock.json pwa/vite.config.ts pwa/svelte.config.js \
+  pwa/tsconfig.json openapi/openapi.json
+pwa: pwa/dist/index.html
+
+pwa/dist/index.html: pwa/node_modules/.installed $(PWA_SOURCES)
 	cd pwa && $(NPM) run build
 
 chromium:
@@ -74,8 +82,9 @@ rust-test:
 	$(CARGO) test --locked
 	@echo "Sync under faults, fuzzing and the soak (tests/api/sync_faults.rs, sync_fuzz.rs):"; cat target/tmp/faults-*.txt
 
+# (The build itself is the `pwa` step, done before the server is compiled.)
 pwa-test: pwa-deps
-	cd pwa && $(NPM) run check && $(NPM) test && $(NPM) run build
+	cd pwa && $(NPM) run check && $(NPM) test
 
 # Schemathesis against the live server on SQLite, as every role, with a bounded example count
 # (FUZZ_EXAMPLES, FUZZ_SEED): 0 server errors and 0 answers outside the contract.

@@ -125,8 +125,8 @@ expect() {
 
 # --- the server ----------------------------------------------------------------------------------
 
-# Settings come only from here: a copy of the default file and these variables, none inherited.
-cp "$ROOT/config/default.toml" "$DIR/config/"
+# Settings come only from here: the defaults built into the binary and these variables, none
+# inherited.
 while read -r var; do unset "$var"; done < <(compgen -e | grep '^TUNGNHA_' || true)
 export TUNGNHA_CONFIG_DIR=$DIR/config
 export TUNGNHA_DATABASE_URL=sqlite://$DIR/t.db

@@ -81,6 +81,7 @@ pub struct Settings {
     pub database_url: DatabaseUrl,
     pub bind: SocketAddr,
     pub data_dir: PathBuf,
+    /// The web app's folder; empty: the copy built into the binary (`static_files::Built`).
     pub pwa_dir: PathBuf,
     pub json_limit_bytes: usize,
     pub db_pool_size: u32,
@@ -136,10 +137,17 @@ pub enum ConfigError {
     Source(#[from] config::ConfigError),
 }
 
+/// `config/default.toml` as it was when the server was compiled: a server needs no file beside it.
+pub const BUILT_IN_DEFAULTS: &str = include_str!("../../config/default.toml");
+
 impl Settings {
-    /// Reads `<dir>/default.toml`, `<dir>/local.toml` (both optional) and the `TUNGNHA_*` environment.
+    /// Reads the built-in defaults, then `<dir>/default.toml`, `<dir>/local.toml` (both optional) and the `TUNGNHA_*` environment.
     pub fn load(config_dir: &Path) -> Result<Self, ConfigError> {
         let raw = config::Config::builder()
+            .add_source(config::File::from_str(
+                BUILT_IN_DEFAULTS,
+                config::FileFormat::Toml,
+            ))
             .add_source(config::File::from(config_dir.join("default.toml")).required(false))
             .add_source(config::File::from(config_dir.join("local.toml")).required(false))
             .add_source(config::Environment::with_prefix("TUNGNHA").prefix_separator("_"))
@@ -191,7 +199,7 @@ impl Settings {
             )
         })?;
         let data_dir = PathBuf::from(value("data_dir", "data")?);
-        let pwa_dir = PathBuf::from(value("pwa_dir", "pwa/dist")?);
+        let pwa_dir = PathBuf::from(value("pwa_dir", "")?.trim());
         let json_limit_bytes = number(
             "json_limit_bytes",
             value("json_limit_bytes", "2097152")?,

@@ -69,11 +69,15 @@ impl Application {
         tracing::info!(
             database = %settings.database_url.redacted(),
             address = %listener.local_addr()?,
-            pwa = %pwa_dir.display(),
+            pwa = %if pwa_dir.as_os_str().is_empty() {
+                "built in".into()
+            } else {
+                pwa_dir.display().to_string()
+            },
             "starting Từng Nhà"
         );
         if !crate::static_files::is_built(&pwa_dir) {
-            tracing::warn!(dir = %pwa_dir.display(), "the web app is not built; `make run` builds it");
+            tracing::warn!(dir = %pwa_dir.display(), "the web app is not built (empty dir: none was built into this binary); `make run` builds it");
         }
         // Webhook deliveries go out from every instance (leases in the database keep them apart).
         tokio::spawn(crate::webhooks::run(
