@@ -65,6 +65,10 @@ async function main() {
       document.querySelector('[data-testid="missing-title"]')?.textContent?.startsWith('Chưa đạt: Người trưởng thành'),
     );
     assertEqual(await page.getByTestId('missing-item').count(), 50, 'first page of the list');
+    // Each row says where the person stands in words, never a translation key.
+    const rows = await page.getByTestId('missing-item').allTextContents();
+    assert(!rows.some((r) => /adoption\.|[a-z]+_[a-z]+/.test(r)), `raw keys in the list: ${rows.slice(0, 3).join(' | ')}`);
+    assert(rows.some((r) => /Chưa rõ|Đã hỗ trợ|Từ chối|Chưa có/.test(r)), `statuses in Vietnamese: ${rows.slice(0, 3).join(' | ')}`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('missing-csv').click()]);
     const path = await download.path();
     const csv = await readFile(path, 'utf8');

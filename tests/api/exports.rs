@@ -70,13 +70,22 @@ async fn tables_export_in_scope_with_names_only_where_allowed(app: TestApp) {
         .collect();
     assert_eq!(
         outcomes,
+        // Services and outcomes by name, as a person reads them (the codes stay in the API).
         [
-            ("vneid_level2", "done"),
-            ("vneid_level2", "done"),
-            ("vneid_level2", "assisted"),
-            ("public_service_portal", "done"),
-            ("vneid_level2", "declined")
+            ("Định danh điện tử VNeID mức 2", "Đã xong"),
+            ("Định danh điện tử VNeID mức 2", "Đã xong"),
+            ("Định danh điện tử VNeID mức 2", "Đã hướng dẫn, chưa xong"),
+            (
+                "Dịch vụ công trực tuyến (Cổng DVC quốc gia và thành phố)",
+                "Đã xong"
+            ),
+            ("Định danh điện tử VNeID mức 2", "Người dân từ chối")
         ]
+    );
+    assert!(
+        rows[1..].iter().any(|r| r[5] == "Tại trụ sở xã")
+            && rows[1..].iter().all(|r| !r[5].contains('_')),
+        "channels by name: {rows:?}"
     );
     // Vietnam time: Bình's visit at 00:00 on 1 October.
     assert_eq!(rows[1][1], "2026-10-01 00:00");
@@ -132,8 +141,8 @@ async fn tables_export_in_scope_with_names_only_where_allowed(app: TestApp) {
         rows[1][1..6],
         [
             "Toàn xã",
-            "loudspeaker",
-            "vneid_level2, smart_haiphong",
+            "Loa truyền thanh",
+            "Định danh điện tử VNeID mức 2, Ứng dụng Smart Hải Phòng",
             "500",
             "Phát thanh VNeID"
         ]
@@ -170,7 +179,7 @@ async fn tables_export_in_scope_with_names_only_where_allowed(app: TestApp) {
     .await;
     assert_eq!(rows[1][0], "2026-11-03");
     assert_eq!(rows[1][1], "Thôn Phú Lộc");
-    assert_eq!(rows[1][5], "answered");
+    assert_eq!(rows[1][5], "Đã trả lời");
     assert_eq!(rows[1][8], "3,5");
     let rows = csv(
         &app,
@@ -211,7 +220,15 @@ async fn tables_export_in_scope_with_names_only_where_allowed(app: TestApp) {
     );
     assert_eq!(
         sheet.get_value((1, 2)).cloned(),
-        Some(Data::String("police".into()))
+        Some(Data::String("Công an xã".into()))
+    );
+    assert_eq!(
+        sheet.get_value((1, 4)).cloned(),
+        Some(Data::String("Kết hợp".into()))
+    );
+    assert_eq!(
+        sheet.get_value((1, 5)).cloned(),
+        Some(Data::String("Định danh điện tử VNeID mức 2".into()))
     );
     for table in ["communications", "difficulties", "trainings"] {
         assert!(exports_audited(&app, table) >= 1, "{table} export audited");

@@ -340,6 +340,8 @@ async fn the_report_workbook_and_page_carry_the_figures(app: TestApp) {
     let row = (3..40)
         .find(|r| cell(*r, 0) == Data::String("adults_vneid_level2".into()))
         .expect("vneid row");
+    // The office by its name, not its internal code.
+    assert_eq!(cell(row, 2), Data::String("Công an xã".into()));
     assert_eq!(cell(row, 3), Data::Float(3.0));
     assert_eq!(cell(row, 4), Data::Float(5.0));
     assert_eq!(cell(row, 5), Data::Float(60.0));

@@ -1,6 +1,7 @@
 //! Validated domain types: a value that exists is valid. Each parses from untrusted input with a
 //! [`FieldError`](crate::error::FieldError) naming what is wrong, and keeps its field private.
 
+pub mod codes;
 mod password;
 mod people;
 mod role;

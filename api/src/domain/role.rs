@@ -95,6 +95,19 @@ impl Department {
         }
     }
 
+    /// The office's name as the commune writes it (in reports and exported files).
+    pub fn name_vi(self) -> &'static str {
+        match self {
+            Department::Police => "Công an xã",
+            Department::Health => "Trạm Y tế xã",
+            Department::Education => "Các trường học",
+            Department::Economy => "Phòng Kinh tế",
+            Department::CultureSocial => "Phòng Văn hóa – Xã hội",
+            Department::ServiceCenter => "Trung tâm phục vụ hành chính công",
+            Department::YouthUnion => "Đoàn thanh niên xã",
+        }
+    }
+
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         Department::ALL
             .into_iter()

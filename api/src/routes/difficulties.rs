@@ -203,7 +203,7 @@ pub async fn list_difficulties(
     let q = query.into_inner();
     let mut errors = vec![];
     if let Some(s) = &q.status {
-        if !["open", "answered", "closed"].contains(&s.as_str()) {
+        if crate::domain::codes::DifficultyStatus::parse(s).is_none() {
             errors.push(FieldError::new(
                 "status",
                 "unknown_status",

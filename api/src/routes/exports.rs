@@ -13,7 +13,10 @@ use super::records::read_scope;
 use crate::auth::AuthUser;
 use crate::db::exports::{self as q, Window};
 use crate::db::{self, DbConnection};
-use crate::domain::Role;
+use crate::domain::codes::{
+    Channel, CommunicationChannel, DifficultyStatus, Outcome, TrainingMode,
+};
+use crate::domain::{Department, Role};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::state::AppState;
 use crate::stats::period::{local_midnight_utc, local_today};
@@ -176,6 +179,32 @@ fn local_time(t: chrono::NaiveDateTime) -> String {
 type Names = HashMap<String, String>;
 
 /// Display names of these users and names of these villages.
+/// The catalogue's Vietnamese name of each service code (retired services included), so files show
+/// "Định danh điện tử VNeID mức 2", not `vneid_level2`.
+fn service_names(conn: &mut DbConnection) -> Result<HashMap<String, String>, ApiError> {
+    Ok(crate::db::registry::list_services(conn, true)?
+        .into_iter()
+        .map(|s| (s.code, s.name_vi))
+        .collect())
+}
+
+/// Service codes as their names, in their order.
+fn named_services(codes: &[String], names: &HashMap<String, String>) -> String {
+    codes
+        .iter()
+        .map(|c| names.get(c).cloned().unwrap_or_else(|| c.clone()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A department key (or `chairman`, the commune's own office) as the commune names it.
+fn office_name(key: &str) -> String {
+    match key {
+        "chairman" => "Ủy ban nhân dân xã".to_owned(),
+        k => Department::parse(k).map_or_else(|_| k.to_owned(), |d| d.name_vi().to_owned()),
+    }
+}
+
 fn names(
     conn: &mut DbConnection,
     users: Vec<String>,
@@ -281,6 +310,7 @@ pub async fn export_records(
             records.iter().map(|r| r.author_id.clone()).collect(),
             records.iter().map(|r| r.village_id.clone()).collect(),
         )?;
+        let services = service_names(conn)?;
         let mut rows = vec![];
         for r in &records {
             let base = |service: &str, outcome: &str, note: Option<&str>| {
@@ -290,9 +320,16 @@ pub async fn export_records(
                     villages.get(&r.village_id).cloned().unwrap_or_default(),
                     r.household_id.clone(),
                     heads.get(&r.household_id).cloned().unwrap_or_default(),
-                    r.channel.clone(),
-                    service.to_owned(),
-                    outcome.to_owned(),
+                    Channel::label_vi(&r.channel),
+                    services
+                        .get(service)
+                        .cloned()
+                        .unwrap_or_else(|| service.to_owned()),
+                    if outcome.is_empty() {
+                        String::new()
+                    } else {
+                        Outcome::label_vi(outcome)
+                    },
                     helped.get(&r.id).copied().unwrap_or(0).to_string(),
                     users.get(&r.author_id).cloned().unwrap_or_default(),
                     r.follow_up_on.map(|d| d.to_string()).unwrap_or_default(),
@@ -361,6 +398,7 @@ pub async fn export_communications(
             list.iter().map(|c| c.author_id.clone()).collect(),
             list.iter().filter_map(|c| c.village_id.clone()).collect(),
         )?;
+        let services = service_names(conn)?;
         let rows: Vec<Vec<String>> = list
             .iter()
             .map(|c| {
@@ -371,8 +409,8 @@ pub async fn export_communications(
                         .as_ref()
                         .and_then(|v| villages.get(v).cloned())
                         .unwrap_or_else(|| "Toàn xã".into()),
-                    c.channel.clone(),
-                    topics.join(", "),
+                    CommunicationChannel::label_vi(&c.channel),
+                    named_services(&topics, &services),
                     c.reach.to_string(),
                     c.title.clone().unwrap_or_default(),
                     c.link.clone().unwrap_or_default(),
@@ -429,6 +467,7 @@ pub async fn export_difficulties(
             list.iter().map(|d| d.author_id.clone()).collect(),
             list.iter().filter_map(|d| d.village_id.clone()).collect(),
         )?;
+        let service_list = service_names(conn)?;
         let rows: Vec<Vec<String>> = list
             .iter()
             .map(|d| {
@@ -442,9 +481,12 @@ pub async fn export_difficulties(
                         .unwrap_or_else(|| "Toàn xã".into()),
                     d.title.clone(),
                     d.description.clone(),
-                    services.join(", "),
-                    d.status.clone(),
-                    d.assigned_department.clone().unwrap_or_default(),
+                    named_services(&services, &service_list),
+                    DifficultyStatus::label_vi(&d.status),
+                    d.assigned_department
+                        .as_deref()
+                        .map(office_name)
+                        .unwrap_or_default(),
                     d.first_answered_at.map(local_time).unwrap_or_default(),
                     d.first_answered_at
                         .map(|a| {
@@ -518,6 +560,7 @@ pub async fn export_trainings(
         for chunk in ids.chunks(CHUNK) {
             counts.extend(crate::db::teamwork::attended_counts(conn, chunk)?);
         }
+        let service_list = service_names(conn)?;
         let rows: Vec<Vec<String>> = list
             .iter()
             .map(|t| {
@@ -526,10 +569,10 @@ pub async fn export_trainings(
                 vec![
                     t.held_on.to_string(),
                     t.topic.clone(),
-                    t.organiser.clone(),
+                    office_name(&t.organiser),
                     t.place.clone(),
-                    t.mode.clone(),
-                    services.join(", "),
+                    TrainingMode::label_vi(&t.mode),
+                    named_services(&services, &service_list),
                     if t.cancelled_at.is_some() { "Có" } else { "" }.to_owned(),
                     counts.get(&t.id).copied().unwrap_or(0).to_string(),
                 ]

@@ -698,7 +698,7 @@ fn figure_rows(r: &FiguresResponse) -> Vec<Vec<String>> {
             rows.push(vec![
                 i.code.clone(),
                 i.name_vi.clone(),
-                i.department.as_str().to_owned(),
+                i.department.name_vi().to_owned(),
                 scope.to_owned(),
                 f.numerator.to_string(),
                 f.denominator.map(|d| d.to_string()).unwrap_or_default(),

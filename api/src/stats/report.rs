@@ -401,7 +401,9 @@ pub fn xlsx(c: &ReportContent, approved: bool) -> Result<Vec<u8>, rust_xlsxwrite
         let r = 3 + i as u32;
         sheet.write_string(r, 0, &ind.code)?;
         sheet.write_string(r, 1, &ind.name_vi)?;
-        sheet.write_string(r, 2, &ind.department)?;
+        let office = crate::domain::Department::parse(&ind.department)
+            .map_or(ind.department.as_str(), |d| d.name_vi());
+        sheet.write_string(r, 2, office)?;
         sheet.write_number(r, 3, ind.figure.numerator as f64)?;
         if let Some(d) = ind.figure.denominator {
             sheet.write_number(r, 4, d as f64)?;

@@ -13,27 +13,12 @@ use crate::auth::AuthUser;
 use crate::db::registry as reg;
 use crate::db::sync::{self as store, AssistanceItem, AssistanceRecord, Communication, Difficulty};
 use crate::db::{self, DbConnection};
+use crate::domain::codes::{Channel, CommunicationChannel, Outcome};
 use crate::domain::{optional_text, Role, ServiceLevel};
 use crate::error::{ApiError, FieldError};
 
 /// How far a phone's clock may run ahead of the server's.
 pub const CLOCK_SKEW: TimeDelta = TimeDelta::minutes(10);
-pub const CHANNELS: [&str; 4] = [
-    "house_visit",
-    "community_meeting",
-    "commune_office",
-    "phone_online",
-];
-pub const OUTCOMES: [&str; 4] = ["done", "assisted", "declined", "needs_follow_up"];
-pub const COMMUNICATION_CHANNELS: [&str; 7] = [
-    "loudspeaker",
-    "zalo",
-    "facebook",
-    "meeting",
-    "community_event",
-    "leaflet",
-    "other",
-];
 
 impl From<ApiError> for Refusal {
     fn from(e: ApiError) -> Self {
@@ -454,7 +439,7 @@ pub fn assistance_record(
     let visit = check_visit(conn, &mut VisitLookups::default(), auth, device, id, d)?;
     insert_visits(conn, std::slice::from_ref(&visit))?;
     apply_visit(conn, &visit)?;
-    if visit.record.channel == "house_visit"
+    if visit.record.channel == Channel::HouseVisit.as_str()
         && visit
             .household
             .last_visited_at
@@ -492,11 +477,11 @@ pub fn check_visit(
     auth.ensure_registry_writer(&household.commune_id, &household.village_id)?;
     let mut errors = vec![];
     check_time(d.occurred_at, "occurred_at", &mut errors);
-    if !CHANNELS.contains(&d.channel.as_str()) {
+    if Channel::parse(&d.channel).is_none() {
         errors.push(FieldError::new(
             "channel",
             "unknown_channel",
-            format!("one of {}", CHANNELS.join(", ")),
+            format!("one of {}", Channel::codes()),
         ));
     }
     let living = lookups.living(conn, &household.id)?;
@@ -556,11 +541,11 @@ pub fn check_visit(
                 "each service once per record",
             ));
         }
-        if !OUTCOMES.contains(&item.outcome.as_str()) {
+        if Outcome::parse(&item.outcome).is_none() {
             errors.push(FieldError::new(
                 format!("items[{i}].outcome"),
                 "unknown_outcome",
-                format!("one of {}", OUTCOMES.join(", ")),
+                format!("one of {}", Outcome::codes()),
             ));
         }
         if let Err(e) = optional_text(item.note.as_deref(), &format!("items[{i}].note"), 500) {
@@ -777,11 +762,11 @@ pub fn communication(
     let (commune, village) = place(conn, auth, d.village_id.as_deref())?;
     let mut errors = vec![];
     check_time(d.occurred_at, "occurred_at", &mut errors);
-    if !COMMUNICATION_CHANNELS.contains(&d.channel.as_str()) {
+    if CommunicationChannel::parse(&d.channel).is_none() {
         errors.push(FieldError::new(
             "channel",
             "unknown_channel",
-            format!("one of {}", COMMUNICATION_CHANNELS.join(", ")),
+            format!("one of {}", CommunicationChannel::codes()),
         ));
     }
     if !(0..=1_000_000).contains(&d.reach) {

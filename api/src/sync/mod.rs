@@ -480,7 +480,10 @@ fn push_visits(
         }
         // The latest house visit of each household in the batch, if later than the one known.
         let mut latest: std::collections::BTreeMap<&str, &kinds::CheckedVisit> = Default::default();
-        for v in visits.iter().filter(|v| v.record.channel == "house_visit") {
+        for v in visits
+            .iter()
+            .filter(|v| v.record.channel == crate::domain::codes::Channel::HouseVisit.as_str())
+        {
             let e = latest.entry(v.household.id.as_str()).or_insert(v);
             if v.record.occurred_at > e.record.occurred_at {
                 *e = v;
