@@ -110,6 +110,10 @@ pub struct Settings {
     pub trusted_proxies: crate::client::TrustedProxies,
     /// Where webhooks may post (`webhook_allowed_targets`, `webhook_hosts`, `webhook_dns`).
     pub webhook_targets: crate::webhooks::target::TargetPolicy,
+    /// The bearer token `GET /metrics` asks for; unset, the endpoint does not exist (404).
+    pub metrics_token: Option<SecretString>,
+    /// Text lines or JSON objects on stderr.
+    pub log_format: crate::telemetry::LogFormat,
 }
 
 impl Settings {
@@ -292,6 +296,17 @@ impl Settings {
             webhook_dns,
         )
         .map_err(|(key, reason)| invalid(key, reason))?;
+        let metrics_token =
+            match value("metrics_token", "")?.trim() {
+                "" => None,
+                t if t.chars().count() < 16 => return Err(invalid(
+                    "metrics_token",
+                    "use at least 16 random characters (or leave it empty to turn /metrics off)",
+                )),
+                t => Some(SecretString::from(t.to_owned())),
+            };
+        let log_format = crate::telemetry::LogFormat::parse(&value("log_format", "text")?)
+            .map_err(|e| invalid("log_format", e))?;
         let jwt_secret = match get("jwt_secret").map_err(|e| invalid("jwt_secret", e))? {
             Some(s) if s.trim().len() < 32 => {
                 return Err(invalid("jwt_secret", "use at least 32 random characters"))
@@ -319,6 +334,8 @@ impl Settings {
             retention_years,
             trusted_proxies,
             webhook_targets,
+            metrics_token,
+            log_format,
         })
     }
 }
@@ -446,6 +463,43 @@ mod tests {
         );
         let s = settings(&[("jwt_secret", "0123456789abcdef0123456789abcdef")]).expect("valid");
         assert!(!format!("{s:?}").contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn metrics_are_off_unless_a_long_enough_token_is_set() {
+        assert!(settings(&[]).expect("defaults").metrics_token.is_none());
+        assert!(settings(&[("metrics_token", "  ")])
+            .expect("blank is off")
+            .metrics_token
+            .is_none());
+        let s = settings(&[("metrics_token", "scrape-0123456789abcdef")]).expect("valid");
+        assert_eq!(
+            s.metrics_token.as_ref().map(|t| t.expose_secret()),
+            Some("scrape-0123456789abcdef")
+        );
+        assert!(!format!("{s:?}").contains("0123456789abcdef"));
+        let err = settings(&[("metrics_token", "short-secret")])
+            .expect_err("short")
+            .to_string();
+        assert!(
+            err.contains("TUNGNHA_METRICS_TOKEN") && !err.contains("short-secret"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn logs_are_text_unless_json_is_asked_for() {
+        use crate::telemetry::LogFormat;
+        assert_eq!(settings(&[]).expect("defaults").log_format, LogFormat::Text);
+        let s = settings(&[("log_format", "json")]).expect("json");
+        assert_eq!(s.log_format, LogFormat::Json);
+        let err = settings(&[("log_format", "yaml")])
+            .expect_err("unknown")
+            .to_string();
+        assert!(
+            err.contains("TUNGNHA_LOG_FORMAT") && err.contains("yaml"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -71,7 +71,8 @@ fn main() -> ExitCode {
         print!("{}", tungnha::openapi::spec_json());
         return ExitCode::SUCCESS;
     }
-    tungnha::telemetry::init();
+    // The settings first, since they say how to log; nothing logs while they are read, and a bad
+    // value is printed plainly.
     let settings = match Settings::load(&cli.config_dir) {
         Ok(s) => s,
         Err(e) => {
@@ -79,6 +80,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    tungnha::telemetry::init(settings.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
         Command::Migrate => tungnha::cli::migrate(&settings),

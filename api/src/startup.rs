@@ -66,6 +66,7 @@ impl Application {
         let json_limit = settings.json_limit_bytes;
         let pwa_dir = settings.pwa_dir.clone();
         let cors_origins = settings.cors_origins.clone();
+        let metrics_on = settings.metrics_token.is_some();
         tracing::info!(
             database = %settings.database_url.redacted(),
             address = %listener.local_addr()?,
@@ -100,6 +101,7 @@ impl Application {
             rotation_key,
             settings,
             key_scopes,
+            metrics: crate::metrics::Metrics::new(),
         });
 
         let server = HttpServer::new(move || {
@@ -118,6 +120,12 @@ impl Application {
                 .service(utoipa_actix_web::scope("/api/v1").configure(crate::routes::configure_api))
                 .into_app();
             let spec = spec.clone();
+            // Outside the public contract, and absent (404 like any unknown path) until a token is set.
+            let app = if metrics_on {
+                app.route("/metrics", web::get().to(crate::routes::metrics::metrics))
+            } else {
+                app
+            };
             app.route(
                 "/openapi.json",
                 web::get().to(move || {
@@ -150,6 +158,7 @@ impl Application {
             .wrap(from_fn(crate::security::headers))
             .wrap(from_fn(crate::telemetry::request_id_header))
             .wrap(Compress::default())
+            .wrap(from_fn(crate::telemetry::observe))
             .wrap(TracingLogger::<crate::telemetry::RootSpan>::new())
         })
         // Compressed answers go out in several writes; with Nagle's algorithm on, the last one waits

@@ -17,4 +17,6 @@ pub struct AppState {
     pub settings: Settings,
     /// Which operations each API-key scope opens, read from the spec's operations.
     pub key_scopes: crate::auth::api_key::KeyScopes,
+    /// What `/metrics` reports; this instance's own counts.
+    pub metrics: crate::metrics::Metrics,
 }

@@ -37,6 +37,7 @@ pub fn is_server_path(path: &str) -> bool {
         || path == "/openapi.json"
         || path == "/healthz"
         || path == "/readyz"
+        || path == "/metrics"
 }
 
 /// Adds the `/` service for the PWA, or a plain notice when it has not been built.

@@ -58,7 +58,11 @@ pub struct DbPool {
     /// SQLite only: the one connection the sync pushes write through (see [`run_write`]).
     writer: Option<Pool<DbManager>>,
     gate: std::sync::Arc<tokio::sync::Semaphore>,
+    /// The gate's permits: what `gate` holds when nothing runs.
+    permits: usize,
     waiting: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Calls refused since start: `[queue full, waited too long]` (`/metrics`).
+    refused: std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>,
 }
 
 /// Requests that may wait for the database at once before more are refused.
@@ -73,7 +77,9 @@ impl DbPool {
             pool,
             writer: None,
             gate: std::sync::Arc::new(tokio::sync::Semaphore::new(permits)),
+            permits,
             waiting: Default::default(),
+            refused: Default::default(),
         }
     }
 }
@@ -90,6 +96,59 @@ impl DbPool {
     pub fn waiting(&self) -> usize {
         self.waiting.load(std::sync::atomic::Ordering::SeqCst)
     }
+
+    /// What the admission gate holds now and has refused so far.
+    pub fn gate_use(&self) -> GateUse {
+        use std::sync::atomic::Ordering;
+        GateUse {
+            capacity: self.permits,
+            in_flight: self.permits.saturating_sub(self.gate.available_permits()),
+            waiting: self.waiting(),
+            refused_queue_full: self.refused[0].load(Ordering::Relaxed),
+            refused_timeout: self.refused[1].load(Ordering::Relaxed),
+        }
+    }
+
+    /// The connections of each pool: `main`, and on SQLite the push connection, `writer`.
+    pub fn connection_use(&self) -> Vec<ConnectionUse> {
+        std::iter::once(("main", &self.pool))
+            .chain(self.writer.as_ref().map(|w| ("writer", w)))
+            .map(|(name, pool)| {
+                let state = pool.state();
+                ConnectionUse {
+                    pool: name,
+                    max: pool.max_size(),
+                    open: state.connections,
+                    idle: state.idle_connections,
+                }
+            })
+            .collect()
+    }
+}
+
+/// A snapshot of the admission gate (see [`DbPool`]).
+#[derive(Clone, Copy, Debug)]
+pub struct GateUse {
+    /// Calls that may hold the gate at once.
+    pub capacity: usize,
+    /// Calls holding it now: running, or waiting for a connection on a blocking thread.
+    pub in_flight: usize,
+    /// Calls waiting in front of it.
+    pub waiting: usize,
+    /// Calls answered 503 `server_busy` because [`QUEUE_LIMIT`] were already waiting.
+    pub refused_queue_full: u64,
+    /// Calls answered 503 `server_slow` after waiting [`QUEUE_WAIT`].
+    pub refused_timeout: u64,
+}
+
+/// A snapshot of one r2d2 pool.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionUse {
+    pub pool: &'static str,
+    pub max: u32,
+    /// Connections open, in use or idle.
+    pub open: u32,
+    pub idle: u32,
 }
 
 fn busy(queue_full: bool) -> ApiError {
@@ -376,6 +435,7 @@ where
     };
     pool.waiting.fetch_sub(1, Ordering::SeqCst);
     let Some(permit) = permit else {
+        pool.refused[usize::from(!full)].fetch_add(1, Ordering::Relaxed);
         tracing::warn!(waiting, "database queue full or too slow: answering 503");
         return Err(busy(full));
     };

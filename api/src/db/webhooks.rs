@@ -164,6 +164,18 @@ pub fn due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> QueryResu
         .load(conn)
 }
 
+/// How many deliveries are waiting to be sent (`pending`, whether due yet or not) and how many
+/// were given up (`dead`), for `/metrics`. Both counts are range scans of the due index.
+pub fn backlog(conn: &mut DbConnection) -> QueryResult<(i64, i64)> {
+    let count = |conn: &mut DbConnection, status: &str| {
+        d::table
+            .filter(d::status.eq(status.to_owned()))
+            .count()
+            .get_result::<i64>(conn)
+    };
+    Ok((count(conn, "pending")?, count(conn, "dead")?))
+}
+
 /// Takes a delivery for one attempt until `until`; false when another worker took it first.
 pub fn claim(
     conn: &mut DbConnection,

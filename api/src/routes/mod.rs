@@ -11,6 +11,7 @@ pub mod health;
 pub mod households;
 pub mod imports;
 pub mod materials;
+pub mod metrics;
 pub use crate::paging;
 pub mod plans;
 pub mod privacy;

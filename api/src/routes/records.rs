@@ -186,14 +186,18 @@ pub(crate) async fn create_through_push(
         base_version: None,
         data: body.data,
     };
-    let result = db::run_write(&state.pool, move |conn| {
-        db::write_tx(conn, |conn| {
+    let (record, result) = db::run_write(&state.pool, move |conn| {
+        let result = db::write_tx(conn, |conn| {
             Ok::<_, ApiError>(
                 sync::push(conn, &auth, "web", std::slice::from_ref(&record))?.remove(0),
             )
-        })
+        })?;
+        Ok((record, result))
     })
     .await?;
+    state
+        .metrics
+        .count_records(std::slice::from_ref(&record), std::slice::from_ref(&result));
     match result.status {
         PushStatus::Applied => Ok((result.id, true)),
         PushStatus::Duplicate => Ok((result.id, false)),

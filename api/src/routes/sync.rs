@@ -53,8 +53,8 @@ pub async fn push(
             detail: format!("Send at most {} records per batch.", sync::MAX_BATCH),
         });
     }
-    let results = db::run_write(&state.pool, move |conn| {
-        db::write_tx(conn, |conn| {
+    let (records, results) = db::run_write(&state.pool, move |conn| {
+        let results = db::write_tx(conn, |conn| {
             let results = sync::push(conn, &auth, &b.device_id, &b.records)?;
             let applied = results
                 .iter()
@@ -76,9 +76,12 @@ pub async fn push(
                 Some((applied, failed.len() as i64, last_error.as_deref())),
             )?;
             Ok::<_, ApiError>(results)
-        })
+        })?;
+        Ok((b.records, results))
     })
     .await?;
+    // Counted once committed: a batch that failed as a whole stored nothing.
+    state.metrics.count_records(&records, &results);
     Ok(HttpResponse::Ok().json(PushResponse { results }))
 }
 
