@@ -646,6 +646,10 @@ impl ServerProcess {
             .env("TUNGNHA_DATA_DIR", self.dir.join("data"))
             .env("TUNGNHA_CONFIG_DIR", &self.dir)
             .env("RUST_LOG", "warn")
+            // The webhook receivers of these tests listen on loopback, which an operator must
+            // allow; no name server is ever asked.
+            .env("TUNGNHA_WEBHOOK_ALLOWED_TARGETS", "127.0.0.1")
+            .env("TUNGNHA_WEBHOOK_DNS", "false")
             .envs(self.env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
