@@ -234,7 +234,7 @@ async function main() {
     const csv = await readFile(await download.path(), 'utf8');
     assert(csv.charCodeAt(0) === 0xfeff, 'the CSV starts with a UTF-8 BOM');
     const line = csv.split('\n').find((l) => l.includes(title));
-    assert(line && line.includes('closed') && line.includes('police'), `the export's row: ${line}`);
+    assert(line && line.includes('Đã đóng') && line.includes('Công an xã'), `the export's row: ${line}`);
     assertEqual(download.suggestedFilename(), `kho-khan-${year}-01-01-${new Date(Date.now() + 7 * 3600_000).toISOString().slice(0, 10)}.csv`, 'file name');
   });
 

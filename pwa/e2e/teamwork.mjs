@@ -183,7 +183,7 @@ async function main() {
     assert(line, `the CSV lists the training:\n${csv.slice(0, 600)}`);
     assert(line.startsWith(day), `the row starts with the day: ${line}`);
     assert(/,2$/.test(line), `the row ends with two attendees: ${line}`);
-    assert(line.includes('culture_social') && line.includes('Nhà văn hóa thôn Phú Lộc'), `organiser and place: ${line}`);
+    assert(line.includes('Phòng Văn hóa – Xã hội') && line.includes('Nhà văn hóa thôn Phú Lộc'), `organiser and place: ${line}`);
     const [xlsxFile] = await Promise.all([page.waitForEvent('download'), page.getByTestId('trainings-xlsx').click()]);
     const xlsx = await readFile(await xlsxFile.path());
     assert(xlsx.subarray(0, 2).toString() === 'PK' && xlsx.length > 1000, `XLSX download: ${xlsx.length} bytes`);
