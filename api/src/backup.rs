@@ -24,6 +24,7 @@ use diesel::connection::SimpleConnection as _;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
+use crate::auth::jwt::write_private;
 use crate::config::{DatabaseUrl, Settings};
 use crate::db::{self, DbConnection};
 
@@ -326,22 +327,6 @@ pub fn restore(settings: &Settings, dir: &Path) -> anyhow::Result<()> {
         "none" => println!("The backup held no signing secret: every session signs in again."),
         _ => {}
     }
-    Ok(())
-}
-
-fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(contents)?;
-    file.sync_all()?;
     Ok(())
 }
 

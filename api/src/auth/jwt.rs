@@ -102,11 +102,12 @@ pub fn load_or_create_secret(
     }
     std::fs::create_dir_all(data_dir)?;
     let secret = super::random_token(48);
-    write_private(&path, &secret)?;
+    write_private(&path, secret.as_bytes())?;
     Ok(SecretString::from(secret))
 }
 
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+/// Writes a new file only its owner may read (mode 0600), durably; an existing file is an error.
+pub(crate) fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -118,7 +119,7 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     let mut file = options
         .open(path)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
-    file.write_all(contents.as_bytes())?;
+    file.write_all(contents)?;
     file.sync_all()?;
     Ok(())
 }
