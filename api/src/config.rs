@@ -85,6 +85,10 @@ pub struct Settings {
     pub pwa_dir: PathBuf,
     pub json_limit_bytes: usize,
     pub db_pool_size: u32,
+    /// SQLite page cache of each pooled reading connection, in KiB.
+    pub sqlite_cache_kib: u32,
+    /// SQLite page cache of the one connection that applies pushes, in KiB.
+    pub sqlite_writer_cache_kib: u32,
     pub shutdown_timeout_secs: u64,
     /// 0 means one worker per core.
     pub workers: usize,
@@ -211,6 +215,18 @@ impl Settings {
             64 << 20,
         )?;
         let db_pool_size = number("db_pool_size", value("db_pool_size", "8")?, 1, 256)?;
+        let sqlite_cache_kib = number(
+            "sqlite_cache_kib",
+            value("sqlite_cache_kib", "2000")?,
+            64,
+            1 << 20,
+        )?;
+        let sqlite_writer_cache_kib = number(
+            "sqlite_writer_cache_kib",
+            value("sqlite_writer_cache_kib", "16384")?,
+            64,
+            1 << 20,
+        )?;
         let shutdown_timeout_secs = number(
             "shutdown_timeout_secs",
             value("shutdown_timeout_secs", "30")?,
@@ -321,6 +337,8 @@ impl Settings {
             pwa_dir,
             json_limit_bytes,
             db_pool_size,
+            sqlite_cache_kib,
+            sqlite_writer_cache_kib,
             shutdown_timeout_secs,
             workers,
             refresh_idle_days,
@@ -387,6 +405,21 @@ mod tests {
             .expect_err("nan")
             .to_string();
         assert!(err.contains("not a whole number"), "{err}");
+    }
+
+    #[test]
+    fn sqlite_caches_default_to_two_and_sixteen_mib_and_can_be_made_smaller() {
+        let s = settings(&[]).expect("defaults");
+        assert_eq!(
+            (s.sqlite_cache_kib, s.sqlite_writer_cache_kib),
+            (2000, 16384)
+        );
+        let s = settings(&[("sqlite_writer_cache_kib", "256")]).expect("small cache");
+        assert_eq!(s.sqlite_writer_cache_kib, 256);
+        let err = settings(&[("sqlite_cache_kib", "1")])
+            .expect_err("too small to hold an index")
+            .to_string();
+        assert!(err.contains("TUNGNHA_SQLITE_CACHE_KIB"), "{err}");
     }
 
     #[test]

@@ -23,10 +23,14 @@ impl Application {
     /// prepares the server without running it.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let url = settings.database_url.clone();
-        let pool_size = settings.db_pool_size;
+        let pool_options = db::PoolOptions {
+            size: settings.db_pool_size,
+            cache_kib: settings.sqlite_cache_kib,
+            writer_cache_kib: settings.sqlite_writer_cache_kib,
+        };
         let data_dir = settings.data_dir.clone();
         let pool = tokio::task::spawn_blocking(move || -> anyhow::Result<DbPool> {
-            let pool = db::connect_pool(&url, pool_size)?;
+            let pool = db::connect_pool_with(&url, pool_options)?;
             let mut conn = pool.get()?;
             let applied = db::run_migrations(&mut conn)?;
             if !applied.is_empty() {

@@ -114,3 +114,35 @@ async fn an_overloaded_database_queue_refuses_with_503_and_serves_the_waiting() 
         r.await.expect("task").expect("served once the gate opened");
     }
 }
+
+/// `sqlite_cache_kib` and `sqlite_writer_cache_kib` reach SQLite: the pooled connections and the
+/// push connection each get the page cache they were given.
+#[tokio::test]
+async fn sqlite_page_caches_are_the_configured_sizes() {
+    use diesel::prelude::*;
+    use tungnha::db::{self, PoolOptions};
+    #[derive(QueryableByName)]
+    struct Cache {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        cache_size: i64,
+    }
+    fn cache(conn: &mut db::DbConnection) -> Result<i64, tungnha::error::ApiError> {
+        Ok(diesel::sql_query("PRAGMA cache_size")
+            .get_result::<Cache>(conn)
+            .expect("pragma")
+            .cache_size)
+    }
+    let database = crate::helpers::TestDatabase::new(crate::helpers::Backend::Sqlite);
+    let pool = db::connect_pool_with(
+        &database.url,
+        PoolOptions {
+            size: 2,
+            cache_kib: 300,
+            writer_cache_kib: 700,
+        },
+    )
+    .expect("pool");
+    // A negative cache_size is a size in KiB.
+    assert_eq!(db::run(&pool, cache).await.expect("reader"), -300);
+    assert_eq!(db::run_write(&pool, cache).await.expect("writer"), -700);
+}

@@ -191,7 +191,7 @@ impl DbManager {
     pub fn new(url: DatabaseUrl) -> Self {
         DbManager {
             url,
-            cache_kib: 2000,
+            cache_kib: DEFAULT_CACHE_KIB,
         }
     }
 
@@ -257,9 +257,36 @@ impl ManageConnection for DbManager {
     }
 }
 
-/// Opens the pool, creating the SQLite file if needed. Migrations are not run here.
+/// How big a pool is and, on SQLite, how much page cache its connections may keep.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    pub size: u32,
+    pub cache_kib: u32,
+    pub writer_cache_kib: u32,
+}
+
+impl PoolOptions {
+    pub fn new(size: u32) -> Self {
+        PoolOptions {
+            size,
+            cache_kib: DEFAULT_CACHE_KIB,
+            writer_cache_kib: WRITER_CACHE_KIB,
+        }
+    }
+}
+
+/// Opens the pool with the default page caches, creating the SQLite file if needed.
 pub fn connect_pool(url: &DatabaseUrl, size: u32) -> anyhow::Result<DbPool> {
-    let manager = DbManager::new(url.clone());
+    connect_pool_with(url, PoolOptions::new(size))
+}
+
+/// Opens the pool, creating the SQLite file if needed. Migrations are not run here.
+pub fn connect_pool_with(url: &DatabaseUrl, options: PoolOptions) -> anyhow::Result<DbPool> {
+    let size = options.size;
+    let manager = DbManager {
+        url: url.clone(),
+        cache_kib: options.cache_kib,
+    };
     // Check the database once so a bad URL fails with its real cause rather than a pool time-out.
     manager
         .establish()
@@ -281,7 +308,7 @@ pub fn connect_pool(url: &DatabaseUrl, size: u32) -> anyhow::Result<DbPool> {
             .min_idle(Some(0))
             .connection_timeout(QUEUE_WAIT)
             .build(DbManager {
-                cache_kib: WRITER_CACHE_KIB,
+                cache_kib: options.writer_cache_kib,
                 ..manager
             })?;
         pool.writer = Some(writer);
@@ -289,9 +316,13 @@ pub fn connect_pool(url: &DatabaseUrl, size: u32) -> anyhow::Result<DbPool> {
     Ok(pool)
 }
 
-/// The page cache of SQLite's push connection, in KiB: a commune's hot pages (its villages'
-/// households, ledger rows and tallies, the indexes' upper levels), filled only as they are read.
+/// The default page cache of SQLite's push connection, in KiB (`sqlite_writer_cache_kib`): a
+/// commune's hot pages (its villages' households, ledger rows and tallies, the indexes' upper
+/// levels), filled only as they are read.
 pub const WRITER_CACHE_KIB: u32 = 16 * 1024;
+
+/// The default page cache of each other SQLite connection, in KiB (`sqlite_cache_kib`).
+pub const DEFAULT_CACHE_KIB: u32 = 2000;
 
 fn migrations_for(conn: &DbConnection) -> EmbeddedMigrations {
     match conn {
