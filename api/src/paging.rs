@@ -44,14 +44,17 @@ pub fn encode(key: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes())
 }
 
+/// The answer to a cursor this server did not give.
+pub fn invalid_cursor() -> ApiError {
+    ApiError::validation(vec![FieldError::new(
+        "cursor",
+        "invalid_cursor",
+        "the cursor is not one this server gave",
+    )])
+}
+
 fn decode(cursor: &str) -> Result<String, ApiError> {
-    let invalid = || {
-        ApiError::validation(vec![FieldError::new(
-            "cursor",
-            "invalid_cursor",
-            "the cursor is not one this server gave",
-        )])
-    };
+    let invalid = invalid_cursor;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| invalid())?;

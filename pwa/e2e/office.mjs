@@ -69,10 +69,15 @@ async function main() {
     const rows = await page.getByTestId('missing-item').allTextContents();
     assert(!rows.some((r) => /adoption\.|[a-z]+_[a-z]+/.test(r)), `raw keys in the list: ${rows.slice(0, 3).join(' | ')}`);
     assert(rows.some((r) => /Chưa rõ|Đã hỗ trợ|Từ chối|Chưa có/.test(r)), `statuses in Vietnamese: ${rows.slice(0, 3).join(' | ')}`);
+    // Each row says where to find the household: village, hamlet, lane and number, in that order.
+    const addresses = await page.getByTestId('missing-address').allTextContents();
+    assertEqual(addresses.length, 50, 'an address on every row');
+    assert(addresses.every((a) => /^Thôn .+, Xóm .+, .+, số \S+/.test(a)), `addresses: ${addresses.slice(0, 3).join(' | ')}`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('missing-csv').click()]);
     const path = await download.path();
     const csv = await readFile(path, 'utf8');
     assert(csv.charCodeAt(0) === 0xfeff, 'the CSV starts with a UTF-8 BOM (Excel)');
+    assertEqual(csv.split('\n')[0].slice(1).trim(), 'Loại,Thôn,Xóm,Ngõ,Số nhà,Chủ hộ,Họ và tên,Năm sinh,Tình trạng', 'CSV header');
     assert(csv.split('\n').length > 50, `CSV rows: ${csv.split('\n').length}`);
   });
 

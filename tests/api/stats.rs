@@ -11,6 +11,7 @@ use crate::helpers::{assert_problem, Fixture, TestApp};
 both_backends!(
     seeded_indicators_match_hand_computed_figures,
     missing_lists_follow_scope_and_personal_data_rules,
+    missing_lists_go_by_address_with_the_household_head,
     administrators_add_indicators_that_are_computed_at_once,
 );
 
@@ -345,6 +346,122 @@ async fn seeded_indicators_match_hand_computed_figures(app: TestApp) {
     assert_eq!(police["items"][0]["own"], true);
 }
 
+/// A leader hands the list to a volunteer: it runs by hamlet, lane and house number (a household
+/// without an address first), says whose household each resident lives in, pages in that order,
+/// and a role without personal data gets the village and hamlet but not the lane, number or head.
+async fn missing_lists_go_by_address_with_the_household_head(app: TestApp) {
+    let f = app.fixture().await;
+    let create = |hamlet: Option<&str>, lane: Option<&str>, number: Option<&str>, head: &str| {
+        json!({"village_id": f.v1, "head_name": head, "hamlet": hamlet, "lane": lane,
+               "house_number": number, "residents": [{"full_name": head, "birth_year": 1980}]})
+    };
+    // Created out of order; the list must not follow creation (the ids' order).
+    let homes = [
+        create(Some("Xóm Đông"), Some("Ngõ 2"), Some("5"), "Phạm Văn Hải"),
+        create(Some("Xóm Bắc"), Some("Ngõ 7"), Some("1"), "Đỗ Thị Lan"),
+        create(None, None, None, "Vũ Văn Khánh"),
+        create(Some("Xóm Bắc"), Some("Ngõ 1"), Some("9"), "Hoàng Văn Minh"),
+        create(Some("Xóm Đông"), Some("Ngõ 2"), Some("3"), "Bùi Thị Ngọc"),
+    ];
+    for h in &homes {
+        let res = app
+            .send(
+                Method::POST,
+                "/api/v1/households",
+                Some(&f.leader.token),
+                Some(h),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    let want = [
+        "Vũ Văn Khánh",
+        "Hoàng Văn Minh",
+        "Đỗ Thị Lan",
+        "Bùi Thị Ngọc",
+        "Phạm Văn Hải",
+    ];
+    let path = format!(
+        "/api/v1/stats/indicators/adults_vneid_level2/missing?period=quarter&date=2026-11-20&village_id={}",
+        f.v1
+    );
+    let list = body(app.get_authed(&path, &f.leader.token).await).await;
+    let items = list["items"].as_array().expect("items");
+    let heads: Vec<&str> = items
+        .iter()
+        .map(|i| i["head_name"].as_str().expect("head"))
+        .collect();
+    assert_eq!(heads, want, "{list}");
+    let first = &items[1];
+    assert_eq!(first["name"], "Hoàng Văn Minh");
+    assert_eq!(first["hamlet"], "Xóm Bắc");
+    assert_eq!(first["lane"], "Ngõ 1");
+    assert_eq!(first["house_number"], "9");
+    assert_eq!(first["village_name"], "Thôn Phú Lộc");
+
+    // Pages of two follow the same order.
+    let mut paged = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{path}&limit=2&cursor={c}"),
+            None => format!("{path}&limit=2"),
+        };
+        let page = body(app.get_authed(&url, &f.leader.token).await).await;
+        for i in page["items"].as_array().expect("items") {
+            paged.push(i["head_name"].as_str().expect("head").to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(paged, want);
+    // A cursor this server did not give is refused, whatever it decodes to.
+    assert_problem(
+        app.get_authed(&format!("{path}&cursor=bm90LWEta2V5"), &f.leader.token)
+            .await,
+        400,
+        "validation_failed",
+    )
+    .await;
+
+    // The file has the same rows in the same order, with the address.
+    let csv = app
+        .get_authed(&format!("{path}&format=csv"), &f.leader.token)
+        .await
+        .text()
+        .await
+        .expect("csv");
+    let lines: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(
+        lines[1],
+        "Người dân,Thôn Phú Lộc,Xóm Bắc,Ngõ 1,9,Hoàng Văn Minh,Hoàng Văn Minh,1980,Chưa rõ"
+    );
+    let in_file: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split(',').nth(5).expect("head column"))
+        .collect();
+    assert_eq!(in_file, want);
+
+    // Without personal data: where, but not which house or whose.
+    let economy_id = app.insert_user(
+        "kinh.te",
+        "department",
+        Some("economy"),
+        Some(&f.commune),
+        &[],
+    );
+    let economy = app.account(economy_id, "kinh.te").await;
+    let list = body(app.get_authed(&path, &economy.token).await).await;
+    let first = &list["items"][1];
+    assert_eq!(first["hamlet"], "Xóm Bắc");
+    assert_eq!(first["lane"], Value::Null);
+    assert_eq!(first["house_number"], Value::Null);
+    assert_eq!(first["head_name"], Value::Null);
+    assert_eq!(first["personal_data_redacted"], true);
+}
+
 async fn missing_lists_follow_scope_and_personal_data_rules(app: TestApp) {
     let c = commune(&app).await;
     let f = &c.f;
@@ -462,7 +579,7 @@ async fn missing_lists_follow_scope_and_personal_data_rules(app: TestApp) {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "\u{feff}Loại,Mã,Mã hộ,Thôn,Họ và tên,Năm sinh,Tình trạng"
+        "\u{feff}Loại,Thôn,Xóm,Ngõ,Số nhà,Chủ hộ,Họ và tên,Năm sinh,Tình trạng"
     );
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(
@@ -470,7 +587,7 @@ async fn missing_lists_follow_scope_and_personal_data_rules(app: TestApp) {
         "{csv}"
     );
     assert!(
-        csv.contains("Thôn Phú Lộc,Trần Thị Phúc,1970,Từ chối"),
+        csv.contains("Thôn Phú Lộc,,,,Trần Văn Em,Trần Thị Phúc,1970,Từ chối"),
         "{csv}"
     );
     let res = app
@@ -484,11 +601,16 @@ async fn missing_lists_follow_scope_and_personal_data_rules(app: TestApp) {
     let sheet = book.worksheet_range("Danh sách còn thiếu").expect("sheet");
     assert_eq!(sheet.height(), 3);
     assert_eq!(
-        sheet.get_value((0, 4)),
+        sheet.get_value((0, 6)),
         Some(&Data::String("Họ và tên".into()))
     );
-    assert_eq!(sheet.get_value((1, 4)), Some(&Data::Empty));
-    assert_eq!(sheet.get_value((1, 5)), Some(&Data::String("1990".into())));
+    assert_eq!(sheet.get_value((1, 6)), Some(&Data::Empty));
+    assert_eq!(
+        sheet.get_value((1, 5)),
+        Some(&Data::Empty),
+        "no head's name"
+    );
+    assert_eq!(sheet.get_value((1, 7)), Some(&Data::String("1990".into())));
     let exports = body(
         app.get_authed(
             "/api/v1/audit-events?action=export&object_id=adults_vneid_level2",

@@ -424,21 +424,96 @@ pub struct MissingQuery<'a> {
     pub villages: &'a [String],
     pub end_day: NaiveDate,
     pub end: NaiveDateTime,
-    pub after: Option<String>,
+    /// The last row of the previous page.
+    pub after: Option<MissingKey>,
     pub limit: i64,
 }
 
+/// Where a row stands in a missing list: by address (village, hamlet, lane, house number), then
+/// household and resident, so a leader can walk the list lane by lane. Missing parts of an
+/// address sort first, as empty text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MissingKey {
+    pub village_id: String,
+    pub hamlet: String,
+    pub lane: String,
+    pub house_number: String,
+    pub household_id: String,
+    /// The resident's id; the household's again for a household row.
+    pub id: String,
+}
+
+impl MissingKey {
+    pub fn of(h: &super::registry::Household, id: &str) -> Self {
+        MissingKey {
+            village_id: h.village_id.clone(),
+            hamlet: h.hamlet.clone().unwrap_or_default(),
+            lane: h.lane.clone().unwrap_or_default(),
+            house_number: h.house_number.clone().unwrap_or_default(),
+            household_id: h.id.clone(),
+            id: id.to_owned(),
+        }
+    }
+}
+
+/// The columns of [`MissingKey`], in order; `$subject` is the column of the row's own id.
+macro_rules! address_columns {
+    ($subject:literal) => {
+        concat!(
+            "households.village_id, COALESCE(households.hamlet, ''), ",
+            "COALESCE(households.lane, ''), COALESCE(households.house_number, ''), ",
+            "households.id, ",
+            $subject
+        )
+    };
+}
+
+/// Filters `$q` to the rows after `$after` in address order and sorts it so: a row-value
+/// comparison, which SQLite and PostgreSQL share.
+macro_rules! in_address_order {
+    ($q:expr, $after:expr, $subject:literal) => {{
+        use diesel::sql_types::{Bool, Text};
+        let mut q = $q.order(diesel::dsl::sql::<Text>(address_columns!($subject)));
+        if let Some(k) = $after.clone() {
+            q = q.filter(
+                diesel::dsl::sql::<Bool>(concat!("(", address_columns!($subject), ") > ("))
+                    .bind::<Text, _>(k.village_id)
+                    .sql(", ")
+                    .bind::<Text, _>(k.hamlet)
+                    .sql(", ")
+                    .bind::<Text, _>(k.lane)
+                    .sql(", ")
+                    .bind::<Text, _>(k.house_number)
+                    .sql(", ")
+                    .bind::<Text, _>(k.household_id)
+                    .sql(", ")
+                    .bind::<Text, _>(k.id)
+                    .sql(")"),
+            );
+        }
+        q
+    }};
+}
+
 /// Residents in the denominator of a person-level adoption indicator whose ledger did not say
-/// `done` before the period's end, by id. `born_by`: the latest birth year that is old enough
-/// (residents without a birth year are left out when an age is required).
+/// `done` before the period's end, with their household, in address order. `born_by`: the latest
+/// birth year that is old enough (residents without a birth year are left out when an age is
+/// required).
 pub fn missing_people(
     conn: &mut DbConnection,
     m: &MissingQuery<'_>,
     service: &str,
     born_by: i32,
     age_required: bool,
-) -> QueryResult<Vec<(super::registry::Resident, Option<String>)>> {
-    let mut q = residents::table
+) -> QueryResult<
+    Vec<(
+        super::registry::Resident,
+        super::registry::Household,
+        Option<String>,
+    )>,
+> {
+    let q = residents::table
+        .inner_join(households::table)
         .left_join(
             adoptions::table.on(adoptions::subject_id
                 .eq(residents::id)
@@ -459,11 +534,12 @@ pub fn missing_people(
         )
         .select((
             super::registry::Resident::as_select(),
+            super::registry::Household::as_select(),
             adoptions::status.nullable(),
         ))
-        .order(residents::id)
         .limit(m.limit)
         .into_boxed();
+    let mut q = in_address_order!(q, m.after, "residents.id");
     if age_required {
         q = q.filter(residents::birth_year.le(born_by));
     } else {
@@ -473,19 +549,17 @@ pub fn missing_people(
                 .or(residents::birth_year.le(born_by)),
         );
     }
-    if let Some(after) = m.after.clone() {
-        q = q.filter(residents::id.gt(after));
-    }
     q.load(conn)
 }
 
-/// Households in the denominator of a household-level adoption indicator without `done`.
+/// Households in the denominator of a household-level adoption indicator without `done`, in
+/// address order.
 pub fn missing_households(
     conn: &mut DbConnection,
     m: &MissingQuery<'_>,
     service: &str,
 ) -> QueryResult<Vec<(super::registry::Household, Option<String>)>> {
-    let mut q = households::table
+    let q = households::table
         .left_join(
             adoptions::table.on(adoptions::subject_id
                 .eq(households::id)
@@ -508,16 +582,12 @@ pub fn missing_households(
             super::registry::Household::as_select(),
             adoptions::status.nullable(),
         ))
-        .order(households::id)
         .limit(m.limit)
         .into_boxed();
-    if let Some(after) = m.after.clone() {
-        q = q.filter(households::id.gt(after));
-    }
-    q.load(conn)
+    in_address_order!(q, m.after, "households.id").load(conn)
 }
 
-/// Households with no live house visit in `[start, end)`.
+/// Households with no live house visit in `[start, end)`, in address order.
 pub fn unvisited_households(
     conn: &mut DbConnection,
     m: &MissingQuery<'_>,
@@ -529,7 +599,7 @@ pub fn unvisited_households(
         .filter(assistance_records::occurred_at.lt(m.end))
         .filter(assistance_records::channel.eq("house_visit"))
         .filter(assistance_records::superseded_by.is_null());
-    let mut q = households::table
+    let q = households::table
         .filter(households::commune_id.eq(m.commune_id))
         .filter(households::village_id.eq_any(m.villages))
         .filter(
@@ -539,13 +609,9 @@ pub fn unvisited_households(
         )
         .filter(diesel::dsl::not(diesel::dsl::exists(visits)))
         .select(super::registry::Household::as_select())
-        .order(households::id)
         .limit(m.limit)
         .into_boxed();
-    if let Some(after) = m.after.clone() {
-        q = q.filter(households::id.gt(after));
-    }
-    q.load(conn)
+    in_address_order!(q, m.after, "households.id").load(conn)
 }
 
 // ---------------------------------------------------------------- activity figures

@@ -12,7 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::exports::{export_file, ExportFormat};
 use super::paging::{self, PageQuery};
 use crate::auth::AuthUser;
-use crate::db::stats::{self as store, Indicator, IndicatorChangeset, MissingQuery};
+use crate::db::registry::Household;
+use crate::db::stats::{self as store, Indicator, IndicatorChangeset, MissingKey, MissingQuery};
 use crate::db::{self, DbConnection};
 use crate::domain::{Code, Department, DisplayName, Role};
 use crate::error::{ApiError, FieldError, Problem};
@@ -759,6 +760,16 @@ pub struct MissingItem {
     pub id: String,
     pub household_id: String,
     pub village_id: String,
+    /// The village's name.
+    pub village_name: String,
+    /// The household's hamlet (xóm), when recorded.
+    pub hamlet: Option<String>,
+    /// The household's lane (ngõ); null for roles without personal data.
+    pub lane: Option<String>,
+    /// The household's house number; null for roles without personal data.
+    pub house_number: Option<String>,
+    /// The head of the household; null for roles without personal data.
+    pub head_name: Option<String>,
     /// The resident's or household head's name; null for roles without personal data.
     pub name: Option<String>,
     pub birth_year: Option<i32>,
@@ -770,6 +781,7 @@ pub struct MissingItem {
 
 #[derive(Serialize, ToSchema)]
 pub struct MissingPage {
+    /// In address order: village, hamlet, lane, house number, then household and resident.
     pub items: Vec<MissingItem>,
     pub next_cursor: Option<String>,
 }
@@ -778,6 +790,49 @@ pub struct MissingPage {
 const EXPORT_MAX: i64 = 100_000;
 const EXPORT_PAGE: i64 = 5_000;
 
+/// One row of a missing list, with its place in the list's order.
+struct MissingRow {
+    key: MissingKey,
+    item: MissingItem,
+}
+
+/// Who a row of a missing list is about, before the caller's view of it.
+struct Listed {
+    kind: &'static str,
+    id: String,
+    name: String,
+    birth_year: Option<i32>,
+    status: String,
+}
+
+fn missing_row(
+    l: Listed,
+    h: Household,
+    personal: bool,
+    villages: &HashMap<String, String>,
+) -> MissingRow {
+    let key = MissingKey::of(&h, &l.id);
+    let village_name = villages.get(&h.village_id).cloned().unwrap_or_default();
+    MissingRow {
+        key,
+        item: MissingItem {
+            kind: l.kind.into(),
+            id: l.id,
+            household_id: h.id,
+            village_id: h.village_id,
+            village_name,
+            hamlet: h.hamlet,
+            lane: h.lane.filter(|_| personal),
+            house_number: h.house_number.filter(|_| personal),
+            head_name: personal.then_some(h.head_name),
+            name: personal.then_some(l.name),
+            birth_year: l.birth_year,
+            status: l.status,
+            personal_data_redacted: !personal,
+        },
+    }
+}
+
 /// One page of who is missing behind `indicator`.
 fn missing_page(
     conn: &mut DbConnection,
@@ -785,60 +840,53 @@ fn missing_page(
     m: &MissingQuery<'_>,
     period: &Period,
     personal: bool,
-) -> Result<Vec<MissingItem>, ApiError> {
+    villages: &HashMap<String, String>,
+) -> Result<Vec<MissingRow>, ApiError> {
     let service = indicator.service_code.as_deref().unwrap_or_default();
+    let row = |l: Listed, h: Household| missing_row(l, h, personal, villages);
+    let household = |h: &Household, status: String| Listed {
+        kind: "household",
+        id: h.id.clone(),
+        name: h.head_name.clone(),
+        birth_year: None,
+        status,
+    };
     Ok(match (indicator.kind.as_str(), indicator.level.as_str()) {
         ("adoption", "person") => {
             use chrono::Datelike;
             let born_by = period.last_day().year() - indicator.min_age.unwrap_or(0);
             store::missing_people(conn, m, service, born_by, indicator.min_age.is_some())?
                 .into_iter()
-                .map(|(r, status)| MissingItem {
-                    kind: "resident".into(),
-                    id: r.id,
-                    household_id: r.household_id,
-                    village_id: r.village_id,
-                    name: personal.then_some(r.full_name),
-                    birth_year: r.birth_year,
-                    status: status.unwrap_or_else(|| "unknown".into()),
-                    personal_data_redacted: !personal,
+                .map(|(r, h, status)| {
+                    let listed = Listed {
+                        kind: "resident",
+                        id: r.id,
+                        name: r.full_name,
+                        birth_year: r.birth_year,
+                        status: status.unwrap_or_else(|| "unknown".into()),
+                    };
+                    row(listed, h)
                 })
                 .collect()
         }
         ("adoption", _) => store::missing_households(conn, m, service)?
             .into_iter()
-            .map(|(h, status)| MissingItem {
-                kind: "household".into(),
-                household_id: h.id.clone(),
-                id: h.id,
-                village_id: h.village_id,
-                name: personal.then_some(h.head_name),
-                birth_year: None,
-                status: status.unwrap_or_else(|| "unknown".into()),
-                personal_data_redacted: !personal,
-            })
+            .map(|(h, status)| row(household(&h, status.unwrap_or_else(|| "unknown".into())), h))
             .collect(),
         _ => store::unvisited_households(conn, m, period.start_utc())?
             .into_iter()
-            .map(|h| MissingItem {
-                kind: "household".into(),
-                household_id: h.id.clone(),
-                id: h.id,
-                village_id: h.village_id,
-                name: personal.then_some(h.head_name),
-                birth_year: None,
-                status: "not_visited".into(),
-                personal_data_redacted: !personal,
-            })
+            .map(|h| row(household(&h, "not_visited".into()), h))
             .collect(),
     })
 }
 
-const EXPORT_HEADERS: [&str; 7] = [
+const EXPORT_HEADERS: [&str; 9] = [
     "Loại",
-    "Mã",
-    "Mã hộ",
     "Thôn",
+    "Xóm",
+    "Ngõ",
+    "Số nhà",
+    "Chủ hộ",
     "Họ và tên",
     "Năm sinh",
     "Tình trạng",
@@ -852,6 +900,26 @@ fn status_vi(status: &str) -> &'static str {
         "not_visited" => "Chưa được đến hỗ trợ",
         _ => "Chưa rõ",
     }
+}
+
+/// A missing list's row as a file shows it: names, not ids.
+fn missing_file_row(i: MissingItem) -> Vec<String> {
+    vec![
+        if i.kind == "resident" {
+            "Người dân"
+        } else {
+            "Hộ gia đình"
+        }
+        .to_owned(),
+        i.village_name,
+        i.hamlet.unwrap_or_default(),
+        i.lane.unwrap_or_default(),
+        i.house_number.unwrap_or_default(),
+        i.head_name.unwrap_or_default(),
+        i.name.unwrap_or_default(),
+        i.birth_year.map(|y| y.to_string()).unwrap_or_default(),
+        status_vi(&i.status).to_owned(),
+    ]
 }
 
 /// Who is still missing behind an indicator: residents or households in its denominator that are not
@@ -880,7 +948,10 @@ pub async fn missing(
     // Indicator codes are [a-z0-9_]: safe in a file name.
     let file_code = code.clone();
     let limit = page.limit()?;
-    let after = page.after()?;
+    let after: Option<MissingKey> = page
+        .after()?
+        .map(|c| serde_json::from_str(&c).map_err(|_| paging::invalid_cursor()))
+        .transpose()?;
     let p = params.into_inner();
     let format = p.format;
     let period = Period::containing(
@@ -888,7 +959,7 @@ pub async fn missing(
         p.date.unwrap_or_else(stats::period::local_today),
     );
     let personal = auth.sees_personal_data();
-    let (items, names) = db::run(&state.pool, move |conn| {
+    let rows = db::run(&state.pool, move |conn| {
         let indicator = store::find_indicator_by_code(conn, &code)?.ok_or_else(|| {
             ApiError::NotFound {
                 code: "indicator_not_found",
@@ -906,22 +977,22 @@ pub async fn missing(
             figure_scope(conn, &auth, p.commune_id.as_deref(), p.village_id.as_deref())?;
         let village_ids: Vec<String> = villages.iter().map(|(id, _)| id.clone()).collect();
         let names: HashMap<String, String> = villages.into_iter().collect();
-        let query = |after: Option<&'_ str>, limit: i64| MissingQuery {
+        let query = |after: Option<MissingKey>, limit: i64| MissingQuery {
             commune_id: &commune,
             villages: &village_ids,
             end_day: period.end,
             end: period.end_utc(),
-            after: after.map(str::to_owned),
+            after,
             limit,
         };
-        let items = if format.is_some() {
-            let mut all: Vec<MissingItem> = vec![];
-            let mut cursor: Option<String> = None;
+        let rows = if format.is_some() {
+            let mut all: Vec<MissingRow> = vec![];
+            let mut cursor: Option<MissingKey> = None;
             loop {
-                let m = query(cursor.as_deref(), EXPORT_PAGE);
-                let page = missing_page(conn, &indicator, &m, &period, personal)?;
+                let m = query(cursor.clone(), EXPORT_PAGE);
+                let page = missing_page(conn, &indicator, &m, &period, personal, &names)?;
                 let full = page.len() as i64 == EXPORT_PAGE;
-                cursor = page.last().map(|i| i.id.clone());
+                cursor = page.last().map(|r| r.key.clone());
                 all.extend(page);
                 if !full || all.len() as i64 >= EXPORT_MAX {
                     break;
@@ -938,8 +1009,8 @@ pub async fn missing(
             )?;
             all
         } else {
-            let items = missing_page(conn, &indicator, &query(after.as_deref(), limit), &period, personal)?;
-            if personal && auth.personal_reads_are_audited() && !items.is_empty() {
+            let rows = missing_page(conn, &indicator, &query(after, limit), &period, personal, &names)?;
+            if personal && auth.personal_reads_are_audited() && !rows.is_empty() {
                 db::audit::by_user(
                     conn,
                     &auth,
@@ -947,37 +1018,22 @@ pub async fn missing(
                     "indicator_missing",
                     &indicator.code,
                     Some(&commune),
-                    serde_json::json!({ "ids": items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>() }),
+                    serde_json::json!({ "ids": rows.iter().map(|r| r.item.id.as_str()).collect::<Vec<_>>() }),
                 )?;
             }
-            items
+            rows
         };
-        Ok((items, names))
+        Ok(rows)
     })
     .await?;
     let Some(format) = format else {
-        let next_cursor = paging::next_cursor(&items, limit, |i| i.id.clone());
+        let next_cursor = paging::next_cursor(&rows, limit, |r| {
+            serde_json::to_string(&r.key).expect("a key serialises")
+        });
+        let items = rows.into_iter().map(|r| r.item).collect();
         return Ok(HttpResponse::Ok().json(MissingPage { items, next_cursor }));
     };
-    let rows: Vec<Vec<String>> = items
-        .into_iter()
-        .map(|i| {
-            vec![
-                if i.kind == "resident" {
-                    "Người dân"
-                } else {
-                    "Hộ gia đình"
-                }
-                .to_owned(),
-                i.id,
-                i.household_id,
-                names.get(&i.village_id).cloned().unwrap_or(i.village_id),
-                i.name.unwrap_or_default(),
-                i.birth_year.map(|y| y.to_string()).unwrap_or_default(),
-                status_vi(&i.status).to_owned(),
-            ]
-        })
-        .collect();
+    let rows: Vec<Vec<String>> = rows.into_iter().map(|r| missing_file_row(r.item)).collect();
     let name = format!("con-thieu-{file_code}-{}", period.label());
     export_file(format, "Danh sách còn thiếu", &EXPORT_HEADERS, rows, &name).await
 }
