@@ -126,6 +126,20 @@ async function main() {
     await page.getByTestId('household-row').first().waitFor();
     const count = await page.getByTestId('household-count').innerText();
     assert(/^\d+ hộ$/.test(count.replaceAll('.', '')), `household count "${count}"`);
+    // The "ready offline" notice of the first install is up, and no control lies under it.
+    await page.getByTestId('offline-ready').waitFor();
+    const covered = await page.evaluate(() => {
+      const notice = document.querySelector('[data-testid="offline-ready"]')?.getBoundingClientRect();
+      if (!notice) return ['no notice'];
+      return [...document.querySelectorAll('button, a, input, select, textarea')]
+        .filter((c) => !c.closest('[data-testid="offline-ready"]'))
+        .filter((c) => {
+          const r = c.getBoundingClientRect();
+          return r.width > 0 && r.height > 0 && r.left < notice.right && r.right > notice.left && r.top < notice.bottom && r.bottom > notice.top;
+        })
+        .map((c) => c.outerHTML.slice(0, 80));
+    });
+    assertEqual(covered.length, 0, `controls under the notice: ${covered.join(' | ')}`);
     households = await page
       .getByTestId('household-row')
       .evaluateAll((/** @type {Element[]} */ rows) => rows.slice(0, 6).map((a) => decodeURIComponent(a.getAttribute('href')?.split('/').pop() ?? '')));

@@ -31,6 +31,13 @@ async function main() {
     const n = (/** @type {number} */ x) => new Intl.NumberFormat('vi-VN').format(x);
     assertEqual(figure, `${n(vneid.current.numerator)}/${n(vneid.current.denominator)}`, 'numerator/denominator');
     assertEqual(await page.getByTestId('indicator').count(), expected.items.length, 'indicator cards');
+    // Against a previous quarter with nothing recorded, a card says so instead of a gain.
+    const fresh = expected.items.filter((/** @type {any} */ i) => i.previous.numerator === 0 && i.current.numerator > 0);
+    for (const i of fresh) {
+      const said = (await page.locator(`[data-testid="indicator"][data-code="${i.indicator.code}"] [data-testid="indicator-trend"]`).innerText()).trim();
+      assertEqual(said, 'Kỳ trước chưa có số liệu để so sánh', `trend of ${i.indicator.code}`);
+    }
+    assert(fresh.length > 0, 'the demo has indicators whose records start this quarter');
     await card.locator('summary').click();
     const rows = await card.locator('tbody tr').count();
     assertEqual(rows, vneid.groups.length, 'village rows');
@@ -174,6 +181,20 @@ async function main() {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('report-xlsx').click()]);
     const xlsx = await readFile(await download.path());
     assert(xlsx.subarray(0, 2).toString() === 'PK' && xlsx.length > 2000, `XLSX download: ${xlsx.length} bytes`);
+    // Sending upward asks first; saying no sends nothing.
+    /** @type {string[]} */
+    const asked = [];
+    page.once('dialog', (d) => {
+      asked.push(d.message());
+      void d.dismiss();
+    });
+    await page.getByTestId('report-submit').click();
+    assert(asked[0]?.startsWith('Gửi báo cáo này lên thành phố?'), `the question: ${asked[0]}`);
+    const city = await apiSession(base, 'thanhpho');
+    const before = await (await city.call('/api/v1/report-submissions')).json();
+    assertEqual(before.items.length, 0, 'submissions after saying no');
+    assertEqual(await page.getByTestId('report-submitted').count(), 0, 'shown as sent after saying no');
+    page.once('dialog', (d) => void d.accept());
     await page.getByTestId('report-submit').click();
     await page.getByTestId('report-submitted').waitFor();
     // The approved report carries the plan's target, the gap and the quarter's funding.

@@ -414,6 +414,25 @@ async fn the_report_workbook_and_page_carry_the_figures(app: TestApp) {
     ] {
         assert!(page.contains(text), "the page lacks {text}");
     }
+    // A draft bears the day it was prepared (Vietnam time), not the quarter's last day ahead.
+    let prepared: chrono::DateTime<chrono::Utc> = draft["prepared_at"]
+        .as_str()
+        .expect("prepared_at")
+        .parse()
+        .expect("a time");
+    let day = (prepared + chrono::Duration::hours(7)).date_naive();
+    use chrono::Datelike;
+    let dated = format!(
+        "ngày {} tháng {} năm {}",
+        day.day(),
+        day.month(),
+        day.year()
+    );
+    assert!(page.contains(&dated), "the page is not dated {dated}");
+    assert!(
+        day.day() == 31 || !page.contains("ngày 31 tháng 12 năm 2026"),
+        "dated at the quarter's end"
+    );
 
     // The PDF: an A4 document whose text (read back through its embedded fonts) carries the same.
     let res = app

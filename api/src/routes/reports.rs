@@ -542,10 +542,10 @@ pub async fn report_pdf(
 
 async fn pdf_file(r: &Report) -> Result<HttpResponse, ApiError> {
     let content = content(r)?;
-    let approved_on = r.approved_at.map(crate::sync::kinds::local_date);
+    let dated = report::dated(r.prepared_at, r.approved_at);
     let approved = r.status == "approved";
     // Shaping and subsetting take a few milliseconds of CPU: off the async workers.
-    let bytes = web::block(move || crate::stats::report_pdf::pdf(&content, approved, approved_on))
+    let bytes = web::block(move || crate::stats::report_pdf::pdf(&content, approved, dated))
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("report pdf: {e}")))?
         .map_err(ApiError::Internal)?;
@@ -574,7 +574,7 @@ fn print_page(r: &Report) -> Result<HttpResponse, ApiError> {
     let page = report::html(
         &content(r)?,
         r.status == "approved",
-        r.approved_at.map(crate::sync::kinds::local_date),
+        report::dated(r.prepared_at, r.approved_at),
     );
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")

@@ -597,6 +597,15 @@ td, th { border: 1px solid #000; padding: 2pt 4pt; vertical-align: top; }
 .draft { color: #a00; text-align: center; font-weight: bold; }
 "#;
 
+/// The date a report's page bears: the day it was approved, and until then the day it was
+/// prepared (Vietnam time), never the period's last day, which may still be ahead.
+pub fn dated(
+    prepared_at: chrono::NaiveDateTime,
+    approved_at: Option<chrono::NaiveDateTime>,
+) -> chrono::NaiveDate {
+    crate::sync::kinds::local_date(approved_at.unwrap_or(prepared_at))
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -606,10 +615,9 @@ fn esc(s: &str) -> String {
 
 /// The report as one printable A4 page (HTML with print CSS; the browser's "Save as PDF" gives the
 /// PDF). Laid out as a commune report: national heading, issuing body, title, sections following the
-/// plan, and the signature block.
-pub fn html(c: &ReportContent, approved: bool, approved_on: Option<chrono::NaiveDate>) -> String {
+/// plan, and the signature block. `day` is the date the page bears ([`dated`]).
+pub fn html(c: &ReportContent, approved: bool, day: chrono::NaiveDate) -> String {
     use chrono::Datelike;
-    let day = approved_on.unwrap_or(c.period_last_day);
     let mut rows = String::new();
     for (i, ind) in c.indicators.iter().enumerate() {
         rows.push_str(&format!(
@@ -760,7 +768,7 @@ mod tests {
         );
         assert_eq!(ind.target(), Some(80.0));
         assert!(ind.behind_vi(3).is_none());
-        let page = html(&c, true, None);
+        let page = html(&c, true, c.period_last_day);
         assert!(page.contains("Chưa ghi nhận kinh phí trong kỳ."));
         assert!(xlsx(&c, true).is_ok());
     }

@@ -369,9 +369,8 @@ pub(super) fn number(n: i64) -> String {
 }
 
 /// Lays the report out on A4 pages.
-fn layout(c: &ReportContent, approved: bool, approved_on: Option<chrono::NaiveDate>) -> Layout {
+fn layout(c: &ReportContent, approved: bool, day: chrono::NaiveDate) -> Layout {
     let mut l = Layout::new();
-    let day = approved_on.unwrap_or(c.period_last_day);
     let split = LEFT + (RIGHT - LEFT) * 0.4;
     let commune_upper = format!("Xã {}", c.commune_name).to_uppercase();
     let line = |l: &mut Layout, x0: f32, x1: f32, row: f32, face, size, underline, text: &str| {
@@ -644,12 +643,8 @@ fn layout(c: &ReportContent, approved: bool, approved_on: Option<chrono::NaiveDa
 }
 
 /// The report as PDF bytes.
-pub fn pdf(
-    c: &ReportContent,
-    approved: bool,
-    approved_on: Option<chrono::NaiveDate>,
-) -> anyhow::Result<Vec<u8>> {
-    let l = layout(c, approved, approved_on);
+pub fn pdf(c: &ReportContent, approved: bool, dated: chrono::NaiveDate) -> anyhow::Result<Vec<u8>> {
+    let l = layout(c, approved, dated);
     let font = |face: Face| {
         Font::new(face.bytes().into(), 0).ok_or_else(|| anyhow::anyhow!("unreadable font {face:?}"))
     };

@@ -57,11 +57,19 @@ export async function download(path: string, filename: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
 
+/**
+ * The previous period recorded nothing behind this figure while this one did: a change against
+ * it is only the start of the records, so the screen says so instead of a gain.
+ */
+export function previousEmpty(f: IndicatorFigures): boolean {
+  return f.previous != null && f.previous.numerator === 0 && f.current.numerator > 0;
+}
+
 /** The gap between the current and the previous rate, in percentage points (one decimal). */
 export function trend(f: IndicatorFigures): number | null {
   const now = f.current.percent;
   const before = f.previous?.percent;
-  if (now == null || before == null) return null;
+  if (now == null || before == null || previousEmpty(f)) return null;
   return Math.round((now - before) * 10) / 10;
 }
 
