@@ -246,6 +246,106 @@ async function main() {
     await page.screenshot({ path: join(RESULTS_DIR, 'field-outbox-rejected-360.png') });
   });
 
+  await step('the form refuses what the server would; a refused visit opens in the full form, is fixed and sent once; a hopeless one is discarded', async () => {
+    const home = households[1];
+    // A person-level service with nobody ticked is stopped by the form, and nothing is saved.
+    await page.evaluate((/** @type {string} */ id) => (location.hash = `#/households/${encodeURIComponent(id)}`), home);
+    await page.getByTestId('log-visit').click();
+    await page.getByTestId('visit-service-vneid_level2').check();
+    // A follow-up before the visit is refused by the server, so by the form first.
+    await page.getByTestId('visit-follow-up').fill('2020-01-01');
+    await page.getByTestId('visit-save').click();
+    const early = await page.locator('form [role="alert"]').innerText();
+    assert(early.startsWith('Ngày hẹn hỗ trợ tiếp phải'), `the form's refusal of the date: ${early}`);
+    await page.getByTestId('visit-follow-up').fill('');
+    await page.getByTestId('visit-save').click();
+    await page.waitForFunction(() => document.querySelector('form [role="alert"]')?.textContent?.includes('cần chọn người'));
+    const stopped = await page.locator('form [role="alert"]').innerText();
+    assert(stopped.includes('cần chọn người được hỗ trợ'), `the form's refusal: ${stopped}`);
+    assertEqual(await page.getByTestId('saved').count(), 0, 'a saved notice for a refused form');
+
+    // The same visit as an earlier version of the app saved it, unchecked: straight into the
+    // phone's outbox, as that version would have left it.
+    const leader = await apiSession(backend, LEADER);
+    const detail = await (await leader.call(`/api/v1/households/${home}`)).json();
+    await page.evaluate(
+      async (/** @type {{ home: string, owner: string }} */ a) => {
+        const db = await new Promise((resolve, reject) => {
+          const open = indexedDB.open('tungnha');
+          open.onsuccess = () => resolve(open.result);
+          open.onerror = () => reject(open.error);
+        });
+        await new Promise((resolve, reject) => {
+          const tx = /** @type {IDBDatabase} */ (db).transaction('outbox', 'readwrite');
+          tx.objectStore('outbox').add({
+            id: crypto.randomUUID(),
+            kind: 'assistance_record',
+            op: 'create',
+            base_version: null,
+            data: {
+              household_id: a.home,
+              resident_ids: [],
+              occurred_at: new Date().toISOString(),
+              channel: 'house_visit',
+              items: [{ service_code: 'vneid_level2', outcome: 'done' }],
+              notes: 'e2e visit fixed after a refusal',
+            },
+            createdAt: Date.now(),
+            status: 'pending',
+            attempts: 0,
+            lastError: null,
+            owner: a.owner,
+          });
+          tx.oncomplete = () => resolve(undefined);
+          tx.onerror = () => reject(tx.error);
+        });
+        /** @type {IDBDatabase} */ (db).close();
+      },
+      { home, owner: volunteerId },
+    );
+    await page.evaluate(() => (location.hash = '#/'));
+    await page.getByTestId('sync-now').click();
+    await page.waitForSelector('[data-testid="rejected-count"][data-count="2"]', { timeout: 30_000 });
+    await waitSynced(page);
+    await page.getByTestId('rejected-count').click();
+    const entry = page.locator('[data-testid="outbox-entry"]', { hasText: detail.head_name });
+    await entry.first().waitFor();
+    const words = await entry.first().innerText();
+    assert(words.includes(`Hộ: ${detail.head_name}`), `the refused record names its household: ${words}`);
+    assert(words.includes('Thiếu người được hỗ trợ.'), `the reason in Vietnamese: ${words}`);
+    assert(!/[a-z]+_[a-z]+|say whom/.test(words), `developer text on screen: ${words}`);
+    await page.screenshot({ path: join(RESULTS_DIR, 'field-outbox-fix-360.png') });
+    // Fix it: the full form with what was logged; the form asks for the resident, then sends.
+    await entry.first().getByTestId('outbox-fix').click();
+    await page.getByTestId('visit-save').waitFor();
+    assertEqual(await page.getByTestId('visit-notes').inputValue(), 'e2e visit fixed after a refusal', 'the notes came back');
+    assert(await page.getByTestId('visit-service-vneid_level2').isChecked(), 'the service came back');
+    await page.getByTestId('visit-save').click();
+    assert((await page.locator('form [role="alert"]').innerText()).includes('cần chọn người'), 'nobody ticked is stopped again');
+    await page.getByTestId('visit-resident').first().check();
+    await page.getByTestId('visit-save').click();
+    await page.getByTestId('outbox-saved').waitFor();
+    await page.evaluate(() => (location.hash = '#/'));
+    await page.waitForSelector('[data-testid="rejected-count"][data-count="1"]', { timeout: 30_000 });
+    await waitSynced(page);
+    const sent = await all(admin.call, `/api/v1/assistance-records?household_id=${home}`);
+    const fixed = sent.filter((r) => r.notes === 'e2e visit fixed after a refusal');
+    assertEqual(fixed.length, 1, 'the fixed visit, stored once');
+    assertEqual(fixed[0].resident_ids.length, 1, 'with the resident ticked');
+    assert(detail.residents.some((/** @type {any} */ r) => r.id === fixed[0].resident_ids[0]), 'one of the household');
+    // The visit to the removed household cannot be fixed: discarded, after a question.
+    await page.evaluate(() => (location.hash = '#/outbox'));
+    /** @type {string[]} */
+    const asked = [];
+    page.once('dialog', (d) => {
+      asked.push(d.message());
+      void d.accept();
+    });
+    await page.getByTestId('outbox-discard').first().click();
+    await page.getByTestId('outbox-empty').waitFor();
+    assert(asked[0]?.startsWith('Bỏ bản ghi này?'), `the question: ${asked[0]}`);
+  });
+
   await step('a phone signed out by the village leader drops the village list at next contact and keeps its unsent visit', async () => {
     await context.setOffline(true);
     await logVisit(page, households[0], 'e2e visit before the phone was signed out');
@@ -278,7 +378,8 @@ async function main() {
           };
         }),
     );
-    assertEqual(JSON.stringify(left), JSON.stringify({ households: 0, residents: 0, outbox: 2 }), 'what stays on the phone');
+    // The unsent visit (the refused one of before was discarded in the step above).
+    assertEqual(JSON.stringify(left), JSON.stringify({ households: 0, residents: 0, outbox: 1 }), 'what stays on the phone');
     // Signing in again sends the visit, once.
     await page.locator('input[name="username"]').fill(VOLUNTEER);
     await page.locator('input[name="password"]').fill(DEMO_PASSWORD);

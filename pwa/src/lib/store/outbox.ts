@@ -92,6 +92,14 @@ export class Outbox {
     });
   }
 
+  /** A refused record the volunteer chose to drop: it leaves the phone and is never sent. */
+  async discard(id: string): Promise<void> {
+    await this.db.transaction('rw', this.db.outbox, async () => {
+      const e = await this.db.outbox.get(id);
+      if (e?.status === 'rejected') await this.db.outbox.delete(id);
+    });
+  }
+
   async counts(owner: string): Promise<{ pending: number; rejected: number }> {
     const all = await this.db.outbox.where('owner').equals(owner).toArray();
     return {
