@@ -160,6 +160,16 @@ async function main() {
   await mkdir(RESULTS_DIR, { recursive: true });
   await page.screenshot({ path: join(RESULTS_DIR, 'field-households-360.png') });
 
+  await step('the storage advice says what to do and is said once', async () => {
+    await page.evaluate(() => (location.hash = '#/'));
+    // Headless Chromium does not make this site's storage persistent, as many phones' browsers.
+    await page.locator('[data-testid="home-card"][data-storage="refused"]').waitFor();
+    const advice = await page.getByTestId('storage-warning').innerText();
+    assert(advice.includes('Thêm vào màn hình chính') && advice.includes('đồng bộ'), `the advice: ${advice}`);
+    await page.getByTestId('storage-warning-seen').click();
+    assertEqual(await page.getByTestId('storage-warning').count(), 0, 'advice after "Đã hiểu"');
+  });
+
   await step('offline: three visits and a communication are saved on the phone and shown pending', async () => {
     await context.setOffline(true);
     for (let i = 0; i < 3; i++) await logVisit(page, households[i], `e2e visit ${i + 1}`);
@@ -181,6 +191,9 @@ async function main() {
     await page.getByTestId('pin-submit').click();
     await page.locator('[data-gate="ready"]').waitFor();
     assertEqual(await pending(page), 4, 'pending after reload');
+    // The storage advice, read once before, is not said again after the reload.
+    await page.locator('[data-testid="home-card"]:not([data-storage="checking"])').waitFor();
+    assertEqual(await page.getByTestId('storage-warning').count(), 0, 'storage advice after a reload');
     await page.evaluate((/** @type {string} */ id) => (location.hash = `#/households/${encodeURIComponent(id)}`), households[0]);
     await page.waitForSelector('[data-testid="visit"][data-pending="true"]');
     await page.screenshot({ path: join(RESULTS_DIR, 'field-household-offline-360.png') });
@@ -191,6 +204,8 @@ async function main() {
     await context.setOffline(false);
     await page.evaluate(() => (location.hash = '#/'));
     await waitSynced(page, 60_000);
+    // One story: the header says what the sync panel found.
+    assertEqual(await page.getByTestId('connection-status').getAttribute('data-state'), 'online', 'the header after a sync');
     assertEqual(proxy.state.failedPushes, 2, 'uploads answered 500');
     const records = await all(admin.call, `/api/v1/assistance-records?author=${volunteerId}`);
     const mine = records.filter((r) => String(r.notes ?? '').startsWith('e2e visit'));

@@ -2,10 +2,10 @@
  * The field app's parts, wired once: the phone's database, the session, the outbox, the uploader
  * and the pull. Components import from here; tests build the same parts with fakes.
  */
-import { writable } from 'svelte/store';
+import { get, writable } from 'svelte/store';
 import { ApiProblem, type PullQuery, type PushRequest, type PushResponse } from './api/client';
-import { probeServer } from './reachability';
-import { Session } from './session';
+import { onReachability, probeServer, reportReachability } from './reachability';
+import { LoginRequired, Session } from './session';
 import { db } from './store/db';
 import { Outbox } from './store/outbox';
 import { pullAll, type PullPage } from './sync/pull';
@@ -101,8 +101,22 @@ export const uploader = new Uploader({
   owner: () => session.user?.id ?? null,
   deviceId: () => fieldDb.deviceId(),
   // The contract types `data` as an open object; its shape depends on `kind`.
-  push: (body) => pushBatch(body as unknown as PushRequest),
-  probe: () => probeServer(),
+  push: async (body) => {
+    try {
+      const answer = await pushBatch(body as unknown as PushRequest);
+      reportReachability(true);
+      return answer;
+    } catch (error) {
+      // No answer at all is no network; an HTTP error still came from the server.
+      if ((error as { status?: number }).status == null && !(error instanceof LoginRequired)) reportReachability(false);
+      throw error;
+    }
+  },
+  probe: async () => {
+    const ok = await probeServer();
+    reportReachability(ok);
+    return ok;
+  },
   afterSync: async () => {
     // Only field roles keep their villages on the phone; office roles read figures online.
     if (!FIELD_ROLES.includes(session.user?.role ?? '')) return;
@@ -115,19 +129,29 @@ export const uploader = new Uploader({
 });
 
 /** Storage the browser may evict: asked once after sign-in; the answer is shown on the home screen. */
-export const storageWarning = writable<'refused' | 'low' | null>(null);
+export const storageWarning = writable<'refused' | 'low' | null | 'checking'>('checking');
 
 export async function checkStorage(): Promise<void> {
   const storage = navigator.storage;
-  if (!storage?.persist) return;
+  if (!storage?.persist) return void storageWarning.set(null);
   try {
     const persisted = (await storage.persisted()) || (await storage.persist());
     const { usage = 0, quota = 0 } = (await storage.estimate?.()) ?? {};
     if (quota > 0 && usage / quota > 0.8) storageWarning.set('low');
-    else storageWarning.set(persisted ? null : 'refused');
+    else storageWarning.set(persisted || (await storageWarningSeen()) ? null : 'refused');
   } catch {
-    storageWarning.set('refused');
+    storageWarning.set((await storageWarningSeen()) ? null : 'refused');
   }
+}
+
+/** The "storage not persistent" advice is said once per phone; "nearly full" is said every time. */
+async function storageWarningSeen(): Promise<boolean> {
+  return (await fieldDb.getMeta<boolean>('storage_warning_seen')) === true;
+}
+
+export async function dismissStorageWarning(): Promise<void> {
+  await fieldDb.setMeta('storage_warning_seen', true);
+  storageWarning.set(null);
 }
 
 let started = false;
@@ -139,6 +163,11 @@ export function startSyncTriggers(): void {
   if (session.user && !session.user.villages) void session.refreshUser().catch(() => undefined);
   const kick = () => void uploader.kick();
   window.addEventListener('online', kick);
+  // The header's own probe found the server while the uploader waits out a back-off: go now.
+  onReachability((r) => {
+    const phase = get(uploader.state).phase;
+    if (r === 'online' && (phase === 'offline' || phase === 'retrying')) kick();
+  });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') kick();
   });

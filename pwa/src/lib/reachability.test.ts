@@ -60,3 +60,34 @@ describe('probeServer', () => {
     expect(fetchImpl.mock.calls[0][0]).toBe('/custom/healthz');
   });
 });
+
+describe('one reachability for every indicator', () => {
+  it('follows what the last request showed, in every store at once', async () => {
+    const { reachabilityStore, reportReachability } = await import('./reachability');
+    // The browser's parts the store listens to (the tests run in Node).
+    vi.stubGlobal('window', new EventTarget());
+    vi.stubGlobal('document', Object.assign(new EventTarget(), { visibilityState: 'visible' }));
+    vi.stubGlobal('navigator', { onLine: true });
+    const fetchImpl = vi.fn<typeof fetch>(async () => json({ status: 'ok' }));
+    const header = reachabilityStore({ fetchImpl, intervalMs: 60_000 });
+    const other = reachabilityStore({ fetchImpl, intervalMs: 60_000 });
+    const seen: string[] = [];
+    const seenOther: string[] = [];
+    const stop = header.subscribe((v) => seen.push(v));
+    const stopOther = other.subscribe((v) => seenOther.push(v));
+    await vi.waitFor(() => expect(seen.at(-1)).toBe('online'));
+    // The uploader's push found no network: both say so now, not at their next probe.
+    reportReachability(false);
+    expect(seen.at(-1)).toBe('offline');
+    expect(seenOther.at(-1)).toBe('offline');
+    reportReachability(true);
+    expect(seen.at(-1)).toBe('online');
+    expect(seenOther.at(-1)).toBe('online');
+    stop();
+    stopOther();
+    // Unsubscribed stores hear nothing more.
+    reportReachability(false);
+    expect(seen.at(-1)).toBe('online');
+    vi.unstubAllGlobals();
+  });
+});

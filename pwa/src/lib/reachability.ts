@@ -40,6 +40,23 @@ export async function probeServer(options: ProbeOptions = {}): Promise<boolean> 
   }
 }
 
+type Listener = (r: Reachability) => void;
+const listeners = new Set<Listener>();
+
+/**
+ * What a request to the server just showed (a probe, the uploader's push or pull). Every
+ * indicator follows it at once, so the header and the sync panel never tell two stories.
+ */
+export function reportReachability(ok: boolean): void {
+  for (const l of [...listeners]) l(ok ? 'online' : 'offline');
+}
+
+/** Calls `l` with every reachability reported from now on; returns the unsubscribe. */
+export function onReachability(l: Listener): () => void {
+  listeners.add(l);
+  return () => listeners.delete(l);
+}
+
 export interface MonitorOptions extends ProbeOptions {
   /** Re-probe this often while the page is visible. */
   intervalMs?: number;
@@ -61,8 +78,13 @@ export function reachabilityStore(options: MonitorOptions = {}): Readable<Reacha
         return;
       }
       const ok = await probeServer(probeOptions);
-      if (mine === generation) set(ok ? 'online' : 'offline');
+      // A later report (or probe) wins; this one still tells the others.
+      if (mine === generation) reportReachability(ok);
     };
+    const heard = onReachability((r) => {
+      generation++;
+      set(r);
+    });
     const onVisible = () => {
       if (document.visibilityState === 'visible') void check();
     };
@@ -73,6 +95,7 @@ export function reachabilityStore(options: MonitorOptions = {}): Readable<Reacha
     const timer = setInterval(onVisible, intervalMs);
     return () => {
       generation++;
+      heard();
       window.removeEventListener('online', check);
       window.removeEventListener('offline', check);
       document.removeEventListener('visibilitychange', onVisible);
