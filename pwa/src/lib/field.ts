@@ -8,7 +8,7 @@ import { onReachability, probeServer, reportReachability } from './reachability'
 import { LoginRequired, Session } from './session';
 import { db } from './store/db';
 import { Outbox } from './store/outbox';
-import { pullAll, type PullPage } from './sync/pull';
+import type { PullPage } from './sync/pull';
 import { Uploader } from './sync/uploader';
 
 export const fieldDb = db();
@@ -121,6 +121,8 @@ export const uploader = new Uploader({
     // Only field roles keep their villages on the phone; office roles read figures online.
     if (!FIELD_ROLES.includes(session.user?.role ?? '')) return;
     scopeWasReset = false;
+    // Loaded with the first sync, not with the first screen (the worker precaches it).
+    const { pullAll } = await import('./sync/pull');
     const n = await pullAll(fieldDb, pullPage, { onReset: onScopeReset });
     // A reset may leave nothing to show: the screens must re-read even then.
     if (n > 0 || scopeWasReset) dataVersion.update((v) => v + 1);
