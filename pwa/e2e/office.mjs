@@ -31,6 +31,22 @@ async function main() {
     const n = (/** @type {number} */ x) => new Intl.NumberFormat('vi-VN').format(x);
     assertEqual(figure, `${n(vneid.current.numerator)}/${n(vneid.current.denominator)}`, 'numerator/denominator');
     assertEqual(await page.getByTestId('indicator').count(), expected.items.length, 'indicator cards');
+    // What waits for the chairman, counted as the API counts it, each line a way to act on it.
+    const reportList = (await (await chairman('/api/v1/reports')).json()).items;
+    const open = (await (await chairman('/api/v1/difficulties?status=open&limit=200')).json()).items;
+    const proposed = (await (await chairman('/api/v1/award-proposals?status=proposed')).json()).items;
+    const want = {
+      reports: reportList.filter((/** @type {any} */ r) => r.status === 'draft').length,
+      difficulties: open.filter((/** @type {any} */ d) => Date.now() - Date.parse(d.received_at) > 3 * 86_400_000).length,
+      awards: proposed.length,
+    };
+    await page.locator('[data-testid="waiting"][data-loaded="true"]').waitFor();
+    for (const [what, n] of Object.entries(want)) {
+      const line = page.getByTestId(`waiting-${what}`);
+      assertEqual(await line.count(), n > 0 ? 1 : 0, `a line for ${what}`);
+      if (n > 0) assert((await line.innerText()).startsWith(`${n} `), `${what}: ${await line.innerText()}`);
+    }
+    if (Object.values(want).every((n) => n === 0)) await page.getByTestId('waiting-nothing').waitFor();
     // Against a previous quarter with nothing recorded, a card says so instead of a gain.
     const fresh = expected.items.filter((/** @type {any} */ i) => i.previous.numerator === 0 && i.current.numerator > 0);
     for (const i of fresh) {
@@ -151,7 +167,12 @@ async function main() {
     const target = page.locator('[data-testid="indicator"][data-code="adults_vneid_level2"] [data-testid="indicator-target"]');
     await target.waitFor();
     assert((await target.innerText()).includes('Mục tiêu 95%'), `target line: ${await target.innerText()}`);
-    await page.getByTestId('nav-reports').click();
+    // The draft the office prepared waits on the chairman's first screen, one tap from the reports.
+    const waiting = page.getByTestId('waiting-reports');
+    await waiting.waitFor();
+    assertEqual((await waiting.innerText()).trim(), '1 báo cáo chờ phê duyệt', 'what waits');
+    await waiting.click();
+    await page.locator('[data-testid="report"][data-status="draft"]').waitFor();
     // Returned with what to change: it cannot be approved until the office prepares it again.
     const note = 'Bổ sung số liệu thôn Phú Lộc trước khi trình ký';
     await page.getByTestId('report-return-reason').fill(note);
