@@ -159,6 +159,8 @@ async function main() {
     await page.getByTestId('nav-difficulties').click();
     await page.locator('[data-testid="difficulty"]').nth(1).waitFor();
     assertEqual(await page.getByTestId('difficulty').count(), 2, 'difficulties in the inbox');
+    const raisedBy = await page.getByTestId('difficulty-author').allInnerTexts();
+    assert(raisedBy.length === 2 && raisedBy.every((r) => r.trim() === `Người báo: ${volunteer.user.display_name}`), `who raised them: ${raisedBy.join(' | ')}`);
     await page.getByTestId('inbox-service').selectOption('vneid_level2');
     assertEqual(await page.getByTestId('difficulty').count(), 1, 'difficulties about VNeID');
     await page.getByTestId('inbox-village').selectOption(village);
@@ -212,16 +214,43 @@ async function main() {
     await police.context.close();
   });
 
-  await step('the culture-social office closes the answered difficulty and downloads the export', async () => {
+  await step("the volunteer reads the police's answer on the phone from the home screen and replies back", async () => {
+    const phone = await launch({ viewport: PHONE });
+    const page = phone.page;
+    await signInWithPin(page, base, 'tinhnguyen.phuloc', PIN);
+    await page.locator('[data-testid="sync-panel"][data-phase="idle"]').waitFor({ timeout: 30_000 });
+    await page.getByTestId('go-my-difficulties').click();
+    const mine = page.locator('[data-testid="my-difficulty"]', { hasText: title });
+    await mine.waitFor();
+    // Both of the volunteer's difficulties, and none of anyone else's.
+    assertEqual(await page.getByTestId('my-difficulty').count(), 2, 'the volunteer\'s difficulties');
+    const answer = await mine.getByTestId('my-difficulty-reply').innerText();
+    assert(answer.includes('Công an xã sẽ cử cán bộ') && answer.includes('Phòng ban'), `the answer on the phone: ${answer}`);
+    assert((await mine.innerText()).includes('Đã có trả lời'), 'the status in words');
+    await mine.getByTestId('my-difficulty-text').fill('Cảm ơn anh, tổ sẽ báo các cụ có mặt lúc 8 giờ.');
+    await mine.getByTestId('my-difficulty-send').click();
+    await page.locator('[data-testid="my-difficulty"]', { hasText: title }).getByTestId('my-difficulty-reply').nth(1).waitFor();
+    const d = await json(policeApi, `/api/v1/difficulties/${difficultyId}`);
+    assertEqual(d.replies.length, 2, 'replies after the volunteer\'s');
+    assertEqual(d.replies[1].side, 'team', 'side of the volunteer\'s reply');
+    assertEqual(d.status, 'open', 'back with the office after the volunteer wrote');
+    assertEqual(d.replies[1].body, 'Cảm ơn anh, tổ sẽ báo các cụ có mặt lúc 8 giờ.', 'the reply as written');
+    await fitsPhone(page);
+    await shoot(page, 'my-difficulties');
+    await phone.context.close();
+  });
+
+  await step('the culture-social office closes the difficulty the volunteer wrote back on, and downloads the export', async () => {
     const page = culture.page;
     await page.reload();
     await page.locator('[data-gate="locked"] input[name="pin"]').fill(PIN);
     await page.getByTestId('pin-submit').click();
     await page.getByTestId('difficulty').nth(1).waitFor();
-    await page.getByTestId('inbox-status').selectOption('answered');
-    await page.locator('[data-testid="difficulty"]:not([data-status="answered"])').first().waitFor({ state: 'detached' });
-    assertEqual(await page.getByTestId('difficulty').count(), 1, 'answered difficulties');
-    await page.getByTestId('difficulty-open').click();
+    // The volunteer's reply put it back with the office: open again, beside the unanswered one.
+    await page.getByTestId('inbox-status').selectOption('open');
+    await page.locator('[data-testid="difficulty"]:not([data-status="open"])').first().waitFor({ state: 'detached' });
+    assertEqual(await page.getByTestId('difficulty').count(), 2, 'open difficulties');
+    await page.locator(`[data-testid="difficulty"][data-id="${difficultyId}"] [data-testid="difficulty-open"]`).click();
     await page.locator('[data-testid="difficulty-detail"] [data-testid="reply"]').first().waitFor();
     assertEqual(await page.locator('[data-testid="reply"][data-side="office"]').count(), 1, "the police's answer in the thread");
     await page.getByTestId('difficulty-close').click();

@@ -68,7 +68,10 @@ async fn a_difficulty_goes_from_the_phone_to_the_office_and_back(app: TestApp) {
         .await;
     assert_eq!(body(res).await["results"][0]["status"], "applied");
     let (first, cursor) = pulled_difficulty(&app, &f.volunteer.token, "", &id).await;
-    assert_eq!(first.expect("own difficulty")["status"], "open");
+    let first = first.expect("own difficulty");
+    assert_eq!(first["status"], "open");
+    // The phone tells its own difficulties from the village's by their author.
+    assert_eq!(first["author_id"], f.volunteer.id.as_str());
     // It reached the server three hours ago (the response time runs from then).
     {
         use diesel::prelude::*;
@@ -88,6 +91,11 @@ async fn a_difficulty_goes_from_the_phone_to_the_office_and_back(app: TestApp) {
     )
     .await;
     assert_eq!(inbox["items"][0]["id"], id.as_str());
+    // The inbox says who raised it, by name.
+    let volunteer_name =
+        body(app.get_authed("/api/v1/me", &f.volunteer.token).await).await["display_name"].clone();
+    assert!(volunteer_name.is_string(), "{volunteer_name}");
+    assert_eq!(inbox["items"][0]["author_name"], volunteer_name);
     // The police may read but not answer what is not assigned to it.
     assert_problem(
         app.send(

@@ -32,6 +32,8 @@ pub struct DifficultyResponse {
     pub commune_id: String,
     pub village_id: Option<String>,
     pub author_id: String,
+    /// Who raised it, by their display name.
+    pub author_name: Option<String>,
     pub raised_at: chrono::DateTime<chrono::Utc>,
     /// When it reached the server (the response time starts here).
     pub received_at: chrono::DateTime<chrono::Utc>,
@@ -93,8 +95,9 @@ pub struct UpdateDifficulty {
     pub status: Option<String>,
 }
 
-pub fn response(d: Difficulty) -> DifficultyResponse {
+pub fn response(d: Difficulty, author_name: Option<String>) -> DifficultyResponse {
     DifficultyResponse {
+        author_name,
         service_codes: serde_json::from_str(&d.service_codes).unwrap_or_default(),
         raised_at: paging::utc(d.raised_at),
         received_at: paging::utc(d.received_at),
@@ -113,6 +116,25 @@ pub fn response(d: Difficulty) -> DifficultyResponse {
         status: d.status,
         assigned_department: d.assigned_department,
     }
+}
+
+/// The difficulties as the API answers them, each with its author's name.
+fn responses(
+    conn: &mut DbConnection,
+    rows: Vec<Difficulty>,
+) -> Result<Vec<DifficultyResponse>, ApiError> {
+    let mut ids: Vec<String> = rows.iter().map(|d| d.author_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let names: std::collections::HashMap<String, String> =
+        db::users::display_names(conn, &ids)?.into_iter().collect();
+    Ok(rows
+        .into_iter()
+        .map(|d| {
+            let name = names.get(&d.author_id).cloned();
+            response(d, name)
+        })
+        .collect())
 }
 
 fn not_found() -> ApiError {
@@ -162,8 +184,9 @@ fn load(conn: &mut DbConnection, auth: &AuthUser, id: &str) -> Result<Difficulty
 fn detail(conn: &mut DbConnection, d: Difficulty) -> Result<DifficultyDetail, ApiError> {
     let mut threads = threads(conn, std::slice::from_ref(&d.id))?;
     let replies = threads.remove(&d.id).unwrap_or_default();
+    let difficulty = responses(conn, vec![d])?.remove(0);
     Ok(DifficultyDetail {
-        difficulty: response(d),
+        difficulty,
         replies,
     })
 }
@@ -242,20 +265,13 @@ pub async fn list_difficulties(
         status: q.status,
         assigned_department: assigned,
     };
-    let rows = db::run(&state.pool, move |conn| {
-        Ok(tw::list_difficulties(
-            conn,
-            &filter,
-            after.as_deref(),
-            limit,
-        )?)
+    let items = db::run(&state.pool, move |conn| {
+        let rows = tw::list_difficulties(conn, &filter, after.as_deref(), limit)?;
+        responses(conn, rows)
     })
     .await?;
-    let next_cursor = paging::next_cursor(&rows, limit, |d| d.id.clone());
-    Ok(HttpResponse::Ok().json(DifficultyPage {
-        items: rows.into_iter().map(response).collect(),
-        next_cursor,
-    }))
+    let next_cursor = paging::next_cursor(&items, limit, |d| d.id.clone());
+    Ok(HttpResponse::Ok().json(DifficultyPage { items, next_cursor }))
 }
 
 /// Raises a difficulty from an online client (offline clients push it through sync).
@@ -275,7 +291,8 @@ pub async fn create_difficulty(
 ) -> Result<HttpResponse, ApiError> {
     let (id, created) = create_through_push(&state, auth, "difficulty", body.into_inner()).await?;
     let d = db::run(&state.pool, move |conn| {
-        store::find_difficulty(conn, &id)?.ok_or_else(not_found)
+        let d = store::find_difficulty(conn, &id)?.ok_or_else(not_found)?;
+        Ok(responses(conn, vec![d])?.remove(0))
     })
     .await?;
     Ok(if created {
@@ -283,7 +300,7 @@ pub async fn create_difficulty(
     } else {
         HttpResponse::Ok()
     }
-    .json(response(d)))
+    .json(d))
 }
 
 /// One difficulty with its thread of replies.

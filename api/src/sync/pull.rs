@@ -419,7 +419,7 @@ fn changes_since(
                 serde_json::from_str(&d.service_codes).unwrap_or_default();
             let replies = vis.text(threads.remove(&d.id)).unwrap_or_default();
             let data = serde_json::json!({
-                "village_id": d.village_id, "raised_at": utc(d.raised_at), "title": vis.text(Some(d.title)), "description": vis.text(Some(d.description)),
+                "village_id": d.village_id, "author_id": d.author_id, "raised_at": utc(d.raised_at), "title": vis.text(Some(d.title)), "description": vis.text(Some(d.description)),
                 "service_codes": services, "status": d.status, "assigned_department": d.assigned_department,
                 "first_answered_at": d.first_answered_at.map(utc), "closed_at": d.closed_at.map(utc),
                 "replies": replies,

@@ -15,6 +15,7 @@ const patterns: [string, RegExp][] = [
   ['visit', /^\/households\/([^/]+)\/visit\/?$/],
   ['communication', /^\/communication\/?$/],
   ['difficulty', /^\/difficulty\/?$/],
+  ['my-difficulties', /^\/my-difficulties\/?$/],
   ['outbox', /^\/outbox\/?$/],
   ['guides', /^\/guides\/?$/],
   ['guide', /^\/guides\/([^/]+)\/?$/],
