@@ -85,6 +85,23 @@ async function waitSynced(page, timeout = 30_000) {
   await page.waitForFunction(() => !document.querySelector('[data-testid="last-sync"]')?.textContent?.includes('Chưa đồng bộ'), undefined, { timeout });
 }
 
+/**
+ * Every visible control of the screen is at least 44 px tall; a checkbox or radio counts its label.
+ * @param {import('playwright-core').Page} page @param {string} screen
+ */
+async function tapTargets(page, screen) {
+  const small = await page.evaluate(() =>
+    [...document.querySelectorAll('main button, main a, main input, main select, main textarea')]
+      .map((c) => {
+        const target = c instanceof HTMLInputElement && (c.type === 'checkbox' || c.type === 'radio') ? (c.closest('label') ?? c) : c;
+        const r = target.getBoundingClientRect();
+        return { html: c.outerHTML.slice(0, 70), h: r.height, w: r.width };
+      })
+      .filter((c) => c.w > 0 && c.h > 0 && c.h < 43.5),
+  );
+  assertEqual(small.length, 0, `controls under 44 px on ${screen}: ${small.map((c) => `${Math.round(c.h)} px ${c.html}`).join(' | ')}`);
+}
+
 /** @param {import('playwright-core').Page} page */
 async function pending(page) {
   await page.goto(page.url().replace(/#.*$/, '#/'));
@@ -191,10 +208,18 @@ async function main() {
     await page.getByTestId('pin-submit').click();
     await page.locator('[data-gate="ready"]').waitFor();
     assertEqual(await pending(page), 4, 'pending after reload');
+    await tapTargets(page, 'home');
     // The storage advice, read once before, is not said again after the reload.
     await page.locator('[data-testid="home-card"]:not([data-storage="checking"])').waitFor();
     assertEqual(await page.getByTestId('storage-warning').count(), 0, 'storage advice after a reload');
     await page.evaluate((/** @type {string} */ id) => (location.hash = `#/households/${encodeURIComponent(id)}`), households[0]);
+    await page.waitForSelector('[data-testid="visit"][data-pending="true"]');
+    await tapTargets(page, 'the household');
+    await page.getByTestId('log-visit').click();
+    await page.getByTestId('visit-save').waitFor();
+    await page.getByTestId('visit-service-vneid_level2').check();
+    await tapTargets(page, 'the visit form');
+    await page.goBack();
     await page.waitForSelector('[data-testid="visit"][data-pending="true"]');
     await page.screenshot({ path: join(RESULTS_DIR, 'field-household-offline-360.png') });
   });
