@@ -109,13 +109,23 @@ async function pending(page) {
 }
 
 /**
+ * Ticks VNeID on the open visit form, first showing every service when the household has done it.
+ * @param {import('playwright-core').Page} page
+ */
+async function tickVneid(page) {
+  await page.getByTestId('visit-save').waitFor();
+  if ((await page.getByTestId('visit-service-vneid_level2').count()) === 0) await page.getByTestId('visit-show-all').click();
+  await page.getByTestId('visit-service-vneid_level2').check();
+}
+
+/**
  * Logs a visit from the household page: one service done, a note that identifies it.
  * @param {import('playwright-core').Page} page @param {string} householdId @param {string} note
  */
 async function logVisit(page, householdId, note) {
   await page.evaluate((/** @type {string} */ id) => (location.hash = `#/households/${encodeURIComponent(id)}`), householdId);
   await page.getByTestId('log-visit').click();
-  await page.getByTestId('visit-service-vneid_level2').check();
+  await tickVneid(page);
   await page.getByTestId('visit-resident').first().check();
   await page.getByTestId('visit-notes').fill(note);
   await page.getByTestId('visit-save').click();
@@ -217,7 +227,26 @@ async function main() {
     await tapTargets(page, 'the household');
     await page.getByTestId('log-visit').click();
     await page.getByTestId('visit-save').waitFor();
-    await page.getByTestId('visit-service-vneid_level2').check();
+    // The form offers what the household still lacks; every service is one tap away.
+    const catalogue = await page.evaluate(async () => {
+      const db = await new Promise((resolve) => {
+        const open = indexedDB.open('tungnha');
+        open.onsuccess = () => resolve(open.result);
+      });
+      const all = await new Promise((resolve) => {
+        const req = /** @type {IDBDatabase} */ (db).transaction('services').objectStore('services').getAll();
+        req.onsuccess = () => resolve(req.result);
+      });
+      /** @type {IDBDatabase} */ (db).close();
+      return /** @type {any[]} */ (all).filter((s) => !s.retired).length;
+    });
+    const offered = await page.locator('[data-testid^="visit-service-"]').count();
+    assert(offered > 0 && offered <= catalogue, `services offered: ${offered} of ${catalogue}`);
+    if (offered < catalogue) {
+      await page.getByTestId('visit-show-all').click();
+      assertEqual(await page.locator('[data-testid^="visit-service-"]').count(), catalogue, 'every service after "show all"');
+    }
+    await tickVneid(page);
     await tapTargets(page, 'the visit form');
     await page.goBack();
     await page.waitForSelector('[data-testid="visit"][data-pending="true"]');
@@ -291,7 +320,7 @@ async function main() {
     // A person-level service with nobody ticked is stopped by the form, and nothing is saved.
     await page.evaluate((/** @type {string} */ id) => (location.hash = `#/households/${encodeURIComponent(id)}`), home);
     await page.getByTestId('log-visit').click();
-    await page.getByTestId('visit-service-vneid_level2').check();
+    await tickVneid(page);
     // A follow-up before the visit is refused by the server, so by the form first.
     await page.getByTestId('visit-follow-up').fill('2020-01-01');
     await page.getByTestId('visit-save').click();

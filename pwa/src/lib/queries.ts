@@ -124,6 +124,33 @@ export async function household(db: FieldDb, id: string): Promise<HouseholdDetai
   return { household: h, residents, adoptions, visits: vs };
 }
 
+/**
+ * The services a visit is most likely about: the person-level ones that a ticked resident (or,
+ * with nobody ticked yet, any resident) old enough for them has not done, and the household-level
+ * ones the household has not done. `done` and `not_applicable` count as done; an unknown birth
+ * year counts as old enough, so nobody is hidden for a missing date.
+ */
+export function stillLacking(catalogue: Service[], detail: HouseholdDetail, ticked: string[], year: number): Set<string> {
+  const settled = new Set(
+    detail.adoptions
+      .filter((a) => a.status === 'done' || a.status === 'not_applicable')
+      .map((a) => `${a.resident_id ?? ''}|${a.service_code}`),
+  );
+  const people = ticked.length > 0 ? detail.residents.filter((r) => ticked.includes(r.id)) : detail.residents;
+  const out = new Set<string>();
+  for (const s of catalogue) {
+    if (s.level !== 'person') {
+      if (!settled.has(`|${s.code}`)) out.add(s.code);
+      continue;
+    }
+    const lacking = people.some(
+      (r) => (s.min_age == null || r.birth_year == null || year - r.birth_year >= s.min_age) && !settled.has(`${r.id}|${s.code}`),
+    );
+    if (lacking) out.add(s.code);
+  }
+  return out;
+}
+
 /** The catalogue in display order, without retired services. */
 export async function services(db: FieldDb): Promise<Service[]> {
   const all = await db.services.toArray();
