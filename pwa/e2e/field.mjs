@@ -280,6 +280,32 @@ async function main() {
     await second.context.close();
   });
 
+  await step("the village leader's phone sees the volunteer's visits, who made them, and the team's list", async () => {
+    const leaderPhone = await launch();
+    const lp = leaderPhone.page;
+    await signInWithPin(lp, base, LEADER, PIN);
+    await waitSynced(lp);
+    const volunteerName = (await apiSession(backend, VOLUNTEER)).user.display_name;
+    await lp.evaluate((/** @type {string} */ id) => (location.hash = `#/households/${encodeURIComponent(id)}`), households[0]);
+    await lp.waitForSelector('[data-testid="visit"][data-pending="false"]');
+    const visit = lp.locator('[data-testid="visit"]', { hasText: 'e2e visit 1' });
+    assertEqual((await visit.getByTestId('visit-author').innerText()).trim(), `Người hỗ trợ: ${volunteerName}`, 'who made the visit');
+    await lp.evaluate(() => (location.hash = '#/'));
+    await lp.getByTestId('go-team-activity').click();
+    await lp.getByTestId('team-visit').first().waitFor();
+    const since = new Date(Date.now() - 30 * 86_400_000).toISOString();
+    const mine = (await all(admin.call, `/api/v1/assistance-records?author=${volunteerId}`)).filter(
+      (/** @type {any} */ r) => r.occurred_at >= since && !r.superseded_by,
+    );
+    assert(mine.length >= 3, `the volunteer's recent visits: ${mine.length}`);
+    const listed = await lp.locator(`[data-testid="team-visit"][data-author="${volunteerId}"]`).count();
+    assertEqual(listed, mine.length, "the volunteer's visits in the team's list");
+    assert((await lp.getByTestId('team-summary').innerText()).includes('lượt hỗ trợ'), 'the summary');
+    await tapTargets(lp, "the team's list");
+    await lp.screenshot({ path: join(RESULTS_DIR, 'field-team-activity-360.png') });
+    await leaderPhone.context.close();
+  });
+
   await step('an access token that expires while offline blocks neither logging nor sending', async () => {
     await context.setOffline(true);
     await logVisit(page, households[3], 'e2e visit after expiry');

@@ -717,7 +717,7 @@ async fn pull_sends_the_village_and_nothing_else_then_only_what_changed(app: Tes
     assert_eq!(
         kinds(&changes, "communication"),
         0,
-        "other people's records stay theirs"
+        "another village's records stay there"
     );
     let text = serde_json::to_string(&changes).expect("json");
     assert!(
@@ -754,10 +754,21 @@ async fn pull_sends_the_village_and_nothing_else_then_only_what_changed(app: Tes
         .expect("record");
     assert_eq!(record["id"], rec.as_str());
     assert_eq!(record["data"]["items"][0]["outcome"], "done");
-    // The leader pulls the village but not the volunteer's own records.
+    // The team sees the team's work: the leader's pull brings the volunteer's visit and who made
+    // it (it used to bring only the leader's own records, issue 29).
     let (leader_view, _, _) = pull_all(&app, &f.leader.token, None, 1000).await;
-    assert_eq!(kinds(&leader_view, "assistance_record"), 0);
+    assert_eq!(kinds(&leader_view, "assistance_record"), 1);
+    let seen = leader_view
+        .iter()
+        .find(|c| c["kind"] == "assistance_record")
+        .expect("the volunteer's visit");
+    assert_eq!(seen["data"]["author_id"], f.volunteer.id.as_str());
+    let me = body(app.get_authed("/api/v1/me", &f.volunteer.token).await).await;
+    assert_eq!(seen["data"]["author_name"], me["display_name"]);
     assert_eq!(kinds(&leader_view, "adoption"), 1);
+    // Another village's volunteer does not get it.
+    let (other, _, _) = pull_all(&app, &f.volunteer_v2.token, None, 1000).await;
+    assert_eq!(kinds(&other, "assistance_record"), 0);
     let thanh_pho = app.insert_user("thanh.pho", "city", None, None, &[]);
     let city = app.account(thanh_pho, "thanh.pho").await;
     assert_problem(

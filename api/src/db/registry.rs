@@ -23,7 +23,8 @@ pub fn record_change(
     record_change_by(conn, kind, object_id, commune_id, village_id, op, None)
 }
 
-/// Like [`record_change`], for objects only their author pulls (their own field records).
+/// Like [`record_change`], naming the author (a phone pulls only its own difficulties; see
+/// `sync::changes_after`).
 pub fn record_change_by(
     conn: &mut DbConnection,
     kind: &str,

@@ -641,8 +641,8 @@ pub enum PullScope {
 }
 
 /// Changes after `(tx, seq)` in the caller's scope, in commit-safe order (see the migration). With
-/// `own_records_of`, field records (records, communications, difficulties) only of that author, as
-/// a phone pulls them; `kinds` narrows to some kinds of object.
+/// `own_records_of`, difficulties only of that author, as a phone pulls them (the team's visits
+/// and communications reach every member of the village); `kinds` narrows to some kinds of object.
 pub fn changes_after(
     conn: &mut DbConnection,
     scope: &PullScope,
@@ -663,7 +663,7 @@ pub fn changes_after(
     if let Some(user_id) = own_records_of {
         q = q.filter(
             changes::kind
-                .ne_all(vec!["assistance_record", "communication", "difficulty"])
+                .ne("difficulty")
                 .or(changes::user_id.eq(user_id.to_owned())),
         );
     }

@@ -394,8 +394,17 @@ fn changes_since(
         for (record, resident) in store::residents_of_records(conn, &record_ids)? {
             helped.entry(record).or_default().push(resident);
         }
-        for r in store::records_by_ids(conn, &record_ids)? {
+        let records = store::records_by_ids(conn, &record_ids)?;
+        let mut authors: Vec<String> = records.iter().map(|r| r.author_id.clone()).collect();
+        authors.sort();
+        authors.dedup();
+        // Team members' names are the team's work contacts (see `Visibility`): who made a visit.
+        let names: HashMap<String, String> = crate::db::users::display_names(conn, &authors)?
+            .into_iter()
+            .collect();
+        for r in records {
             let data = serde_json::json!({
+                "author_id": r.author_id, "author_name": names.get(&r.author_id),
                 "household_id": r.household_id, "resident_ids": helped.remove(&r.id).unwrap_or_default(),
                 "occurred_at": utc(r.occurred_at), "channel": r.channel, "items": items.remove(&r.id).unwrap_or_default(),
                 "notes": vis.note(r.notes), "follow_up_on": r.follow_up_on, "supersedes": r.supersedes, "superseded_by": r.superseded_by,

@@ -18,6 +18,9 @@ export interface Visit {
   notes?: string | null;
   follow_up_on?: string | null;
   superseded_by?: string | null;
+  /** Who made it (a team member); empty for this phone's own records not yet sent. */
+  author_id?: string | null;
+  author_name?: string | null;
   pending: boolean;
 }
 
@@ -32,6 +35,8 @@ function asVisit(id: string, data: Record<string, unknown>, pending: boolean): V
     notes: (data.notes as string | null) ?? null,
     follow_up_on: (data.follow_up_on as string | null) ?? null,
     superseded_by: (data.superseded_by as string | null) ?? null,
+    author_id: (data.author_id as string | null) ?? null,
+    author_name: (data.author_name as string | null) ?? null,
     pending,
   };
 }

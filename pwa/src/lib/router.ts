@@ -16,6 +16,7 @@ const patterns: [string, RegExp][] = [
   ['communication', /^\/communication\/?$/],
   ['difficulty', /^\/difficulty\/?$/],
   ['my-difficulties', /^\/my-difficulties\/?$/],
+  ['team-activity', /^\/team-activity\/?$/],
   ['outbox', /^\/outbox\/?$/],
   ['guides', /^\/guides\/?$/],
   ['guide', /^\/guides\/([^/]+)\/?$/],
