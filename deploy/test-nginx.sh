@@ -11,7 +11,8 @@
 #   (e) the server's x-request-id reaches the client and nginx's access log;
 #   (f) the shipped port-80 server redirects to HTTPS;
 #   (g) client_max_body_size lets a body just over the server's 10 MiB upload limit reach the
-#       server (its own problem+json 413) and stops a larger one in nginx.
+#       server (its own problem+json 413) and stops a larger one in nginx;
+#   (h) /metrics answers the operator on the server's own port and 404 through nginx's site.
 #
 # What runs is deploy/nginx.conf (ports, certificate and paths swapped for temporary ones; a
 # self-signed certificate) and, on a plain-HTTP port for (a)–(e), deploy/nginx-proxy.conf as
@@ -135,6 +136,7 @@ export TUNGNHA_PWA_DIR=$DIR/no-pwa # not built: the API alone is enough here
 export TUNGNHA_BIND=127.0.0.1:$APP_PORT
 export TUNGNHA_TRUSTED_PROXIES=$TRUST
 export TUNGNHA_WORKERS=2
+export TUNGNHA_METRICS_TOKEN=nginx-test-metrics-token
 export NO_COLOR=1
 
 "$BIN" seed-demo --households 3 >"$DIR/seed.log" 2>&1 || { cat "$DIR/seed.log"; die "seed-demo failed"; }
@@ -339,6 +341,12 @@ expect "10.5 MiB reaches the server, which refuses it" "$status $(header Content
 status=$(call 127.0.0.5 "$PLAIN/api/v1/imports/households?dry_run=true" -H "Authorization: Bearer $TOKEN" \
 	-H 'Content-Type: application/octet-stream' --data-binary @"$DIR/12m")
 expect "12 MiB is stopped by nginx" "$status $(header Content-Type)" "413 text/html"
+
+echo "== (h) /metrics answers the operator on the server's own port, not through nginx's site"
+status=$(call 127.0.0.1 "$DIRECT/metrics" -H "Authorization: Bearer $TUNGNHA_METRICS_TOKEN")
+expect "the server itself answers /metrics with the token" "$status" "200"
+status=$(call 127.0.0.2 "$TLS/metrics" "${TLS_OPTS[@]}" -H "Authorization: Bearer $TUNGNHA_METRICS_TOKEN")
+expect "nginx's TLS site answers /metrics 404, even with the token" "$status" "404"
 
 echo
 echo "nginx test ($((SECONDS - STARTED)) s): $PASSED passed, $FAILED failed"
