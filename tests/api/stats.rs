@@ -346,6 +346,18 @@ async fn seeded_indicators_match_hand_computed_figures(app: TestApp) {
     assert_eq!(police["items"][0]["own"], true);
 }
 
+/// The economy office: a department that reads figures but no names.
+async fn economy_office(app: &TestApp, f: &Fixture) -> crate::helpers::Account {
+    let id = app.insert_user(
+        "kinh.te",
+        "department",
+        Some("economy"),
+        Some(&f.commune),
+        &[],
+    );
+    app.account(id, "kinh.te").await
+}
+
 /// A leader hands the list to a volunteer: it runs by hamlet, lane and house number (a household
 /// without an address first), says whose household each resident lives in, pages in that order,
 /// and a role without personal data gets the village and hamlet but not the lane, number or head.
@@ -445,14 +457,7 @@ async fn missing_lists_go_by_address_with_the_household_head(app: TestApp) {
     assert_eq!(in_file, want);
 
     // Without personal data: where, but not which house or whose.
-    let economy_id = app.insert_user(
-        "kinh.te",
-        "department",
-        Some("economy"),
-        Some(&f.commune),
-        &[],
-    );
-    let economy = app.account(economy_id, "kinh.te").await;
+    let economy = economy_office(&app, &f).await;
     let list = body(app.get_authed(&path, &economy.token).await).await;
     let first = &list["items"][1];
     assert_eq!(first["hamlet"], "Xóm Bắc");
@@ -537,14 +542,7 @@ async fn missing_lists_follow_scope_and_personal_data_rules(app: TestApp) {
     assert_eq!(unvisited, want);
 
     // A department without a need for names gets the list without them.
-    let economy_id = app.insert_user(
-        "kinh.te",
-        "department",
-        Some("economy"),
-        Some(&f.commune),
-        &[],
-    );
-    let economy = app.account(economy_id, "kinh.te").await;
+    let economy = economy_office(&app, f).await;
     let redacted = body(app.get_authed(path, &economy.token).await).await;
     assert_eq!(redacted["items"].as_array().expect("items").len(), 2);
     assert_eq!(redacted["items"][0]["name"], Value::Null);
