@@ -268,9 +268,12 @@ fn storage_away(e: &diesel::result::Error) -> Option<ApiError> {
                 detail: "The server's disk is full; try again later.".into(),
             })
         }
-        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-            Some(database_unavailable())
-        }
+        // `UnableToSendCommand`: libpq refused to send because the session is already gone ("no
+        // connection to the server"), so nothing of this statement reached the database.
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => Some(database_unavailable()),
         Error::RollbackErrorOnCommit { commit_error, .. } => storage_away(commit_error),
         _ => None,
     }
@@ -487,9 +490,14 @@ mod tests {
             rollback_error: Box::new(Error::BrokenTransactionManager),
             commit_error: Box::new(closed()),
         };
+        let not_sent = Error::DatabaseError(
+            DatabaseErrorKind::UnableToSendCommand,
+            Box::new(Info("no connection to the server")),
+        );
         for (e, code) in [
             (full(), "storage_full"),
             (closed(), "database_unavailable"),
+            (not_sent, "database_unavailable"),
             (on_commit, "database_unavailable"),
         ] {
             let api: ApiError = e.into();
