@@ -15,6 +15,7 @@ mod health;
 mod imports;
 mod instances;
 mod materials;
+mod member_import;
 mod metrics;
 mod migrations;
 mod openapi;

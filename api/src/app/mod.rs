@@ -3,6 +3,7 @@
 //! same function here, and who may do it is asked of [`crate::access`].
 
 pub mod materials;
+pub mod member_import;
 pub mod registry;
 pub mod retention;
 pub mod teamwork;

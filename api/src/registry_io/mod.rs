@@ -22,6 +22,7 @@ mod detect;
 mod export;
 mod fields;
 mod import;
+mod members;
 mod xlsx_rows;
 mod zip_guard;
 
@@ -38,6 +39,7 @@ pub use export::{
     XLSX_SHEET_NAME,
 };
 pub use import::parse;
+pub use members::{parse_members, ImportedMember, ParsedMembers, MAX_MEMBER_ROWS};
 pub use zip_guard::{
     MAX_SHARED_STRINGS, MAX_XLSX_HEAP_ESTIMATE, MAX_XLSX_PART_BYTES, MAX_XLSX_TOTAL_BYTES,
 };

@@ -9,10 +9,11 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::app::member_import::{self as members, import_villages, resolve_village};
 use crate::auth::AuthUser;
+use crate::db;
 use crate::db::registry::{self as reg, HouseholdDraft, ResidentDraft, Village};
-use crate::db::{self, DbConnection};
-use crate::domain::{search, Role};
+use crate::domain::search;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::registry_io::{self, ExportRow, ImportError, ImportFormat, ImportedHousehold, RowError};
 use crate::state::AppState;
@@ -97,51 +98,6 @@ fn file_error(e: ImportError) -> ApiError {
             errors: vec![],
         },
     }
-}
-
-/// Which villages the caller imports into: a village leader its own, the culture-social office and
-/// administrators the commune's.
-fn import_villages(
-    conn: &mut DbConnection,
-    auth: &AuthUser,
-    commune: Option<String>,
-) -> Result<Vec<Village>, ApiError> {
-    let commune_id = match auth.role {
-        Role::Admin => commune.ok_or_else(|| {
-            ApiError::validation(vec![FieldError::new(
-                "commune_id",
-                "required",
-                "say which commune to import into",
-            )])
-        })?,
-        _ => auth.commune_id.clone().ok_or_else(|| ApiError::Forbidden {
-            code: "no_scope",
-            detail: "No commune.".into(),
-        })?,
-    };
-    let villages = reg::villages_of_commune(conn, &commune_id)?;
-    match auth.role {
-        Role::Admin => Ok(villages),
-        Role::Department if auth.is_culture_social() => Ok(villages),
-        Role::VillageLeader => Ok(villages
-            .into_iter()
-            .filter(|v| auth.village_ids.contains(&v.id))
-            .collect()),
-        _ => Err(crate::access::role_not_allowed(
-            "Village leaders and the culture-social office import household lists.",
-        )),
-    }
-}
-
-/// Finds the village a row names, by code ("T01") or name ("Thôn Phú Lộc", "Phú Lộc").
-fn resolve_village<'a>(villages: &'a [Village], written: &str) -> Option<&'a Village> {
-    let w = search::fold(written);
-    villages.iter().find(|v| {
-        let name = search::fold(&v.name);
-        search::fold(&v.code) == w
-            || name == w
-            || name.strip_prefix("thon ").is_some_and(|n| n == w)
-    })
 }
 
 fn identity(
@@ -285,6 +241,157 @@ pub async fn import_households(
     Ok(HttpResponse::Ok().json(report))
 }
 
+/// What a member list became, or would become.
+#[derive(Serialize, ToSchema)]
+pub struct MemberImportReport {
+    /// True when nothing was written.
+    pub dry_run: bool,
+    /// `csv` or `xlsx`, detected from the content.
+    #[schema(example = "xlsx")]
+    pub format: String,
+    /// Data rows read.
+    pub rows: usize,
+    /// One entry per account created (or that a commit would create), in file order. On a
+    /// commit each carries its one-time sign-in code: this answer is the only place it is shown.
+    pub members: Vec<members::PlannedMember>,
+    /// Rows whose member is in the team with an account already, left as they are.
+    pub skipped: Vec<members::SkippedMember>,
+    /// Every bad row; a commit is refused while there is one.
+    pub errors: Vec<ImportRowError>,
+}
+
+/// Imports a team member list (CSV or XLSX: `Họ và tên`, `Số điện thoại`, `Thôn`, `Chức danh`)
+/// and gives every member a volunteer account with a one-time sign-in code. Send the file as the
+/// body; `dry_run=true` first shows what would be created. Each row joins the active team of its
+/// village (the `Thôn` column may be left out by a leader of one village).
+#[utoipa::path(tag = "teams", params(ImportQuery),
+    request_body(content = Vec<u8>, description = "The CSV or XLSX file", content_type = "application/octet-stream"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Dry run report, or the accounts created with their sign-in codes", body = MemberImportReport),
+        (status = 400, description = "Unreadable file, no name column or too many rows", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only village leaders and the culture-social office import members", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The team changed while the file was checked", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "File too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither CSV nor XLSX", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The file has bad rows; nothing was imported", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/imports/members")]
+pub async fn import_members(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    req: actix_web::HttpRequest,
+    query: web::Query<ImportQuery>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let dry_run = q.dry_run.unwrap_or(false);
+    // Refuse other roles before reading the file.
+    let probe = auth.clone();
+    let commune = q.commune_id.clone();
+    db::run(&state.pool, move |conn| {
+        import_villages(conn, &probe, commune).map(|_| ())
+    })
+    .await?;
+    let bytes = super::read_body(
+        payload,
+        IMPORT_MAX_BYTES,
+        &format!("An import file has at most {} MiB.", IMPORT_MAX_BYTES >> 20),
+    )
+    .await?;
+    let (format, parsed) = web::block(
+        move || -> Result<(ImportFormat, registry_io::ParsedMembers), ImportError> {
+            let format = registry_io::detect_format(&bytes)?;
+            Ok((format, registry_io::parse_members(&bytes, format)?))
+        },
+    )
+    .await?
+    .map_err(file_error)?;
+    let rows = parsed.rows;
+    let report = |plan: members::Plan| MemberImportReport {
+        dry_run,
+        format: format.as_str().to_owned(),
+        rows,
+        members: plan.members,
+        skipped: plan.skipped,
+        errors: plan.errors.into_iter().map(row_error).collect(),
+    };
+    let caller = auth.clone();
+    let commune = q.commune_id.clone();
+    let members_in = parsed.members.clone();
+    let errors_in = parsed.errors.clone();
+    let first = db::run(&state.pool, move |conn| {
+        let villages = import_villages(conn, &caller, commune)?;
+        members::plan(conn, &villages, &members_in, errors_in)
+    })
+    .await?;
+    if dry_run {
+        return Ok(HttpResponse::Ok().json(report(first)));
+    }
+    if !first.errors.is_empty() {
+        let n = first.errors.len();
+        return Err(ApiError::Unprocessable {
+            code: "import_has_errors",
+            detail: format!(
+                "{n} rows are invalid; fix them and import again. Nothing was imported."
+            ),
+            errors: first
+                .errors
+                .into_iter()
+                .map(|e| {
+                    FieldError::new(
+                        format!("rows[{}].{}", e.line, e.column.unwrap_or_default()),
+                        e.code,
+                        e.message,
+                    )
+                })
+                .collect(),
+        });
+    }
+    // Hash the codes before the transaction: argon2 is slow on purpose.
+    let count = first.members.len();
+    let codes = state
+        .hasher
+        .run(move || {
+            use rayon::prelude::*;
+            (0..count)
+                .into_par_iter()
+                .map(|_| {
+                    let code = members::new_sign_in_code();
+                    let hash = crate::auth::password::hash(
+                        &crate::domain::Password::parse(&code, "code")
+                            .map_err(|e| anyhow::anyhow!(e.message))?,
+                    )?;
+                    Ok((code, hash))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()
+        })
+        .await?
+        .map_err(ApiError::internal)?;
+    let addr = super::auth::client_addr(&req);
+    let commune = q.commune_id;
+    let done = db::run(&state.pool, move |conn| {
+        db::write_tx(conn, |conn| {
+            let villages = import_villages(conn, &auth, commune)?;
+            let mut plan = members::plan(conn, &villages, &parsed.members, parsed.errors)?;
+            if !plan.errors.is_empty() || plan.members.len() > codes.len() {
+                return Err(ApiError::Conflict {
+                    code: "team_changed",
+                    detail: "The team changed while the file was checked; send it again.".into(),
+                });
+            }
+            members::commit(conn, &auth, &addr, &mut plan, codes)?;
+            let commune = villages.first().map(|v| v.commune_id.clone());
+            db::audit::by_user(conn, &auth, "members_imported", "commune", commune.as_deref().unwrap_or(""), commune.as_deref(),
+                serde_json::json!({"format": format.as_str(), "rows": rows, "accounts": plan.members.len(), "skipped": plan.skipped.len()}))?;
+            Ok(plan)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(report(done)))
+}
+
 /// Exports the household list in scope (one row per person), in the layout the import reads.
 #[utoipa::path(tag = "households", params(ExportQuery), security(("bearer" = [])),
     responses(
@@ -379,5 +486,7 @@ pub async fn export_households(
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(import_households).service(export_households);
+    cfg.service(import_households)
+        .service(import_members)
+        .service(export_households);
 }
