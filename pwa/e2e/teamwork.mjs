@@ -18,6 +18,13 @@ const PHONE = { width: 360, height: 740 };
 const LAPTOP = { width: 1280, height: 800 };
 const NEW_MEMBER = 'Đỗ Thị Hồng Nhung';
 const NEW_PHONE = '0912345678';
+/** The member list the village leader uploads. */
+const IMPORTED = [
+  { name: 'Vũ Thị Thanh Xuân', phone: '0987654321', position: 'Thành viên' },
+  { name: 'Hoàng Văn Bình', phone: '', position: 'Tổ phó' },
+];
+/** @type {{ name: string, username: string | null, code: string | null, link: string | null, userId: string }[]} */
+const slipsMade = [];
 
 /** Today in Vietnam, as the server counts days. */
 const today = () => new Date(Date.now() + 7 * 3600_000).toISOString().slice(0, 10);
@@ -271,6 +278,90 @@ async function main() {
     await lp.setViewportSize(LAPTOP);
     await lp.screenshot({ path: join(RESULTS_DIR, 'teams-leader-1280.png'), fullPage: true });
     await leader.context.close();
+  });
+
+  await step('the village leader uploads a member list, checks it, creates accounts and prints the slips', async () => {
+    const leader = await launch({ viewport: PHONE });
+    watch(leader.page, 'leader');
+    const lp = leader.page;
+    await signInWithPin(lp, base, LEADER, PIN);
+    await lp.getByTestId('go-teams').click();
+    const shown = lp.locator(`[data-testid="team"][data-team-id="${team.id}"]`);
+    await shown.waitFor();
+    const before = (await json(leaderApi.call(`/api/v1/teams/${team.id}/members`), 'members before')).items;
+    await lp.locator('[data-testid="member-import"] summary').click();
+    const csv = `Họ và tên;Số điện thoại;Chức danh\n${IMPORTED.map((m) => `${m.name};${m.phone};${m.position}`).join('\n')}\n`;
+    await lp.getByTestId('member-import-file').setInputFiles({ name: 'thanh-vien.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await lp.getByTestId('member-import-check').click();
+    const report = lp.getByTestId('member-import-report');
+    await report.waitFor();
+    const summary = await report.innerText();
+    assert(summary.includes('Đã đọc 2 dòng: sẽ tạo 2 tài khoản'), `the dry run's summary: ${summary}`);
+    assertEqual(await lp.locator('[data-testid="member-import-planned"] li').count(), 2, 'rows planned');
+    const afterCheck = (await json(leaderApi.call(`/api/v1/teams/${team.id}/members`), 'members after the check')).items;
+    assertEqual(afterCheck.length, before.length, 'the check writes nothing');
+
+    lp.once('dialog', (d) => void d.accept());
+    await lp.getByTestId('member-import-commit').click();
+    await lp.getByTestId('member-import-done').waitFor();
+    const slips = lp.getByTestId('sign-in-slip');
+    assertEqual(await slips.count(), 2, 'one slip per member');
+    const after = (await json(leaderApi.call(`/api/v1/teams/${team.id}/members`), 'members after the import')).items;
+    assertEqual(after.length, before.length + 2, 'two members more on the server');
+    for (let i = 0; i < 2; i++) {
+      const slip = slips.nth(i);
+      const username = await slip.getAttribute('data-username');
+      const code = await slip.getAttribute('data-code');
+      const link = await slip.getAttribute('data-link');
+      assert(/^[A-Z2-9]{5}-[A-Z2-9]{5}$/.test(code ?? ''), `a sign-in code: ${code}`);
+      assert((await slip.locator('.qr svg path, .qr svg rect').count()) > 0, 'a QR code is drawn');
+      const text = await slip.innerText();
+      assert(text.includes(IMPORTED[i].name) && text.includes(username ?? '?') && text.includes(code ?? '?'), `the slip: ${text}`);
+      const member = after.find((/** @type {any} */ m) => m.full_name === IMPORTED[i].name);
+      assert(member?.user_id, `${IMPORTED[i].name} joined the team with an account`);
+      const account = await json(leaderApi.call(`/api/v1/users/${member.user_id}`), 'the account');
+      assertEqual(account.username, username, 'the slip names the account');
+      assertEqual(account.must_change_password, true, 'the account must choose a password');
+      slipsMade.push({ name: IMPORTED[i].name, username, code, link, userId: member.user_id });
+    }
+    await lp.screenshot({ path: join(RESULTS_DIR, 'member-import-slips-360.png'), fullPage: true });
+    await leader.context.close();
+  });
+
+  await step("a new member scans the slip's QR code, signs in once with the code and chooses a password and PIN", async () => {
+    const slip = slipsMade[0];
+    const member = await launch({ viewport: PHONE });
+    watch(member.page, 'new member');
+    const mp = member.page;
+    await mp.goto(slip.link);
+    await mp.locator('[data-gate="login"]').waitFor();
+    await mp.getByTestId('login-slip').waitFor();
+    assertEqual(await mp.locator('input[name="username"]').inputValue(), slip.username, 'the username is filled in');
+    assertEqual(await mp.locator('input[name="password"]').inputValue(), slip.code, 'the code is filled in');
+    assert(!mp.url().includes(slip.code), `the code left the address bar: ${mp.url()}`);
+    await mp.getByTestId('login-submit').click();
+    await mp.locator('[data-gate="password"]').waitFor();
+    const own = 'Mật khẩu riêng của tôi 2026';
+    await mp.getByTestId('cp-current').fill(slip.code);
+    await mp.getByTestId('cp-new').fill(own);
+    await mp.getByTestId('cp-repeat').fill(own);
+    await mp.getByTestId('cp-submit').click();
+    await mp.locator('[data-gate="set-pin"]').waitFor();
+    await mp.locator('input[name="pin"]').fill(PIN);
+    await mp.locator('input[name="pin-confirm"]').fill(PIN);
+    await mp.getByTestId('pin-submit').click();
+    await mp.locator('[data-gate="ready"]').waitFor();
+    await mp.screenshot({ path: join(RESULTS_DIR, 'member-first-sign-in-360.png'), fullPage: true });
+    await member.context.close();
+    const again = await fetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: slip.username, password: slip.code }),
+    });
+    assertEqual(again.status, 401, 'the code signs in only once');
+    const own_ = await apiSession(base, slip.username, own);
+    assertEqual(own_.user.must_change_password, false, 'the member chose a password');
+    assertEqual(own_.user.village_ids.join(), phuLoc.id, "the member's village");
   });
 
   await step('the chairman sees every team of the commune, read-only', async () => {
