@@ -194,6 +194,8 @@ async function main() {
     const advice = await page.getByTestId('storage-warning').innerText();
     assert(advice.includes('Thêm vào màn hình chính') && advice.includes('đồng bộ'), `the advice: ${advice}`);
     await page.getByTestId('storage-warning-seen').click();
+    // The choice is stored first, then the advice goes (15 s at most, or the step fails).
+    await page.getByTestId('storage-warning').waitFor({ state: 'detached' });
     assertEqual(await page.getByTestId('storage-warning').count(), 0, 'advice after "Đã hiểu"');
   });
 
@@ -281,6 +283,31 @@ async function main() {
   });
 
   await step("the village leader's phone sees the volunteer's visits, who made them, and the team's list", async () => {
+    // The volunteer's other phone sent a visit to a household the server does not know.
+    const volunteerApi = await apiSession(backend, VOLUNTEER);
+    const refusedPush = await (
+      await volunteerApi.call('/api/v1/sync/push', {
+        method: 'POST',
+        body: JSON.stringify({
+          device_id: 'e2e-second-phone',
+          records: [
+            {
+              kind: 'assistance_record',
+              id: crypto.randomUUID(),
+              op: 'create',
+              data: {
+                household_id: crypto.randomUUID(),
+                resident_ids: [],
+                occurred_at: new Date().toISOString(),
+                channel: 'house_visit',
+                items: [{ service_code: 'public_service_portal', outcome: 'assisted' }],
+              },
+            },
+          ],
+        }),
+      })
+    ).json();
+    assertEqual(refusedPush.results?.[0]?.status, 'rejected', `the other phone's push: ${JSON.stringify(refusedPush)}`);
     const leaderPhone = await launch();
     const lp = leaderPhone.page;
     await signInWithPin(lp, base, LEADER, PIN);
@@ -301,6 +328,11 @@ async function main() {
     const listed = await lp.locator(`[data-testid="team-visit"][data-author="${volunteerId}"]`).count();
     assertEqual(listed, mine.length, "the volunteer's visits in the team's list");
     assert((await lp.getByTestId('team-summary').innerText()).includes('lượt hỗ trợ'), 'the summary');
+    const refusing = lp.locator(`[data-testid="team-refusing-device"][data-user="${volunteerId}"]`);
+    await refusing.waitFor();
+    const said = await refusing.innerText();
+    assert(said.includes(volunteerName) && said.includes('Không tìm thấy hộ gia đình'), `the other phone's refusal, in Vietnamese: ${said}`);
+    assert(!said.includes('household_not_found'), `no raw code: ${said}`);
     await tapTargets(lp, "the team's list");
     await lp.screenshot({ path: join(RESULTS_DIR, 'field-team-activity-360.png') });
     await leaderPhone.context.close();
