@@ -169,9 +169,15 @@ async fn an_exported_list_reopens_with_the_same_content(app: TestApp) {
                 bytes.starts_with("\u{feff}".as_bytes()),
                 "UTF-8 BOM for Excel"
             );
-            assert!(String::from_utf8(bytes.to_vec())
-                .expect("utf8")
-                .contains("Nguyễn Thị Hoa"));
+            let text = String::from_utf8(bytes.to_vec()).expect("utf8");
+            assert!(text.contains("Nguyễn Thị Hoa"));
+            // A person reads it: villages by name, households numbered, no database ids.
+            assert!(
+                text.contains("Thôn Phú Lộc") && text.contains("T01-0001"),
+                "{text}"
+            );
+            let uuid = first_uuid(&text);
+            assert!(uuid.is_none(), "an id in the file: {uuid:?}");
         }
         let parsed = tungnha::registry_io::parse(
             &bytes,
@@ -301,4 +307,10 @@ async fn exports_respect_scope_and_personal_data_rules(app: TestApp) {
         "validation_failed",
     )
     .await;
+}
+
+/// The first UUID-shaped word in `text`, if any.
+fn first_uuid(text: &str) -> Option<&str> {
+    text.split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+        .find(|w| uuid::Uuid::parse_str(w).is_ok() && w.len() == 36)
 }

@@ -427,16 +427,21 @@ pub async fn export_households(
     };
     let rows = db::run(&state.pool, move |conn| {
         let data = reg::households_with_residents(conn, &scope, q.village_id.as_deref(), EXPORT_MAX_HOUSEHOLDS)?;
-        let mut codes: HashMap<String, String> = HashMap::new();
+        // A person reads this file: the village by name, and each household numbered within its
+        // village (`T01-0001`) to keep its rows together, never the database's ids.
+        let mut villages: HashMap<String, (String, String, usize)> = HashMap::new();
         let mut rows = Vec::new();
         for (h, residents) in &data {
-            if !codes.contains_key(&h.village_id) {
-                let code = reg::find_village(conn, &h.village_id)?.map(|v| v.code).unwrap_or_default();
-                codes.insert(h.village_id.clone(), code);
+            if !villages.contains_key(&h.village_id) {
+                let v = reg::find_village(conn, &h.village_id)?;
+                let (code, name) = v.map(|v| (v.code, v.name)).unwrap_or_default();
+                villages.insert(h.village_id.clone(), (code, name, 0));
             }
-            let village = codes.get(&h.village_id).cloned().unwrap_or_default();
+            let Some(entry) = villages.get_mut(&h.village_id) else { continue };
+            entry.2 += 1;
+            let (household_code, village) = (format!("{}-{:04}", entry.0, entry.2), entry.1.clone());
             let row = |full_name: &str, birth_year, sex: Option<&str>, relation: Option<&str>| ExportRow {
-                household_code: h.id.clone(),
+                household_code: household_code.clone(),
                 village: village.clone(),
                 hamlet: h.hamlet.clone(),
                 lane: h.lane.clone(),
