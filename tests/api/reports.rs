@@ -337,9 +337,14 @@ async fn the_report_workbook_and_page_carry_the_figures(app: TestApp) {
     assert_eq!(cell(2, 1), Data::String("Chỉ tiêu".into()));
     assert_eq!(cell(2, 8), Data::String("Còn thiếu".into()));
     assert_eq!(cell(2, 9), Data::String("Thôn Phú Lộc (%)".into()));
+    // Indicators by number and name: no internal code in a file people read.
+    let name = vneid_item["name_vi"].as_str().expect("name").to_owned();
     let row = (3..40)
-        .find(|r| cell(*r, 0) == Data::String("adults_vneid_level2".into()))
+        .find(|r| cell(*r, 1) == Data::String(name.clone()))
         .expect("vneid row");
+    assert_eq!(cell(2, 0), Data::String("STT".into()));
+    assert!(matches!(cell(row, 0), Data::Float(n) if n >= 1.0));
+    assert!((3..40).all(|r| cell(r, 0) != Data::String("adults_vneid_level2".into())));
     // The office by its name, not its internal code.
     assert_eq!(cell(row, 2), Data::String("Công an xã".into()));
     assert_eq!(cell(row, 3), Data::Float(3.0));
@@ -355,7 +360,7 @@ async fn the_report_workbook_and_page_carry_the_figures(app: TestApp) {
     let goals = book.worksheet_range("Tiến độ mục tiêu").expect("goals");
     let rows: Vec<(String, f64, f64)> = goals
         .rows()
-        .filter(|r| r[0] == Data::String("adults_vneid_level2".into()))
+        .filter(|r| r[1] == Data::String(name.clone()))
         .map(|r| {
             let n = |d: &Data| match d {
                 Data::Float(x) => *x,

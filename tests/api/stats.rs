@@ -285,10 +285,10 @@ async fn seeded_indicators_match_hand_computed_figures(app: TestApp) {
     assert_eq!(
         lines,
         [
-            "\u{feff}Mã chỉ tiêu,Chỉ tiêu,Đơn vị phụ trách,Phạm vi,Đạt,Tổng số,Tỷ lệ (%),Kỳ trước (%),Tăng/giảm (điểm %),Mục tiêu (%)",
-            "adults_vneid_level2,Người trưởng thành (từ 18 tuổi) có định danh điện tử VNeID mức 2,Công an xã,Toàn bộ phạm vi,3,5,60.0,20.0,40.0,100.0",
-            "adults_vneid_level2,Người trưởng thành (từ 18 tuổi) có định danh điện tử VNeID mức 2,Công an xã,Thôn Phú Lộc,2,4,50.0,25.0,25.0,100.0",
-            "adults_vneid_level2,Người trưởng thành (từ 18 tuổi) có định danh điện tử VNeID mức 2,Công an xã,Thôn Mao Điền,1,1,100.0,0.0,100.0,100.0",
+            "\u{feff}STT,Chỉ tiêu,Đơn vị phụ trách,Phạm vi,Đạt,Tổng số,Tỷ lệ (%),Kỳ trước (%),Tăng/giảm (điểm %),Mục tiêu (%)",
+            "1,Người trưởng thành (từ 18 tuổi) có định danh điện tử VNeID mức 2,Công an xã,Toàn bộ phạm vi,3,5,60.0,20.0,40.0,100.0",
+            "1,Người trưởng thành (từ 18 tuổi) có định danh điện tử VNeID mức 2,Công an xã,Thôn Phú Lộc,2,4,50.0,25.0,25.0,100.0",
+            "1,Người trưởng thành (từ 18 tuổi) có định danh điện tử VNeID mức 2,Công an xã,Thôn Mao Điền,1,1,100.0,0.0,100.0,100.0",
         ]
     );
     let audit = body(

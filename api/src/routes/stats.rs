@@ -674,7 +674,7 @@ pub async fn indicator_figures(
 }
 
 const FIGURE_HEADERS: [&str; 10] = [
-    "Mã chỉ tiêu",
+    "STT",
     "Chỉ tiêu",
     "Đơn vị phụ trách",
     "Phạm vi",
@@ -690,14 +690,15 @@ fn number(n: Option<f64>) -> String {
     n.map(|v| format!("{v:.1}")).unwrap_or_default()
 }
 
-/// One row per indicator and scope (the whole scope first, then each group).
+/// One row per indicator and scope (the whole scope first, then each group). People read the
+/// file: indicators are numbered, not shown by their internal code.
 fn figure_rows(r: &FiguresResponse) -> Vec<Vec<String>> {
     let mut rows = vec![];
-    for item in &r.items {
+    for (n, item) in r.items.iter().enumerate() {
         let i = &item.indicator;
         let mut push = |scope: &str, f: &FigureResponse, prev: Option<&FigureResponse>, trend| {
             rows.push(vec![
-                i.code.clone(),
+                (n + 1).to_string(),
                 i.name_vi.clone(),
                 i.department.name_vi().to_owned(),
                 scope.to_owned(),

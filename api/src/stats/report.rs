@@ -375,8 +375,9 @@ pub fn xlsx(c: &ReportContent, approved: bool) -> Result<Vec<u8>, rust_xlsxwrite
         if approved { "" } else { " (dự thảo)" }
     );
     sheet.write_string_with_format(0, 0, &title, &bold)?;
+    // People read this file: indicators are numbered, never shown by their internal code.
     let mut headers = vec![
-        "Mã chỉ tiêu".to_owned(),
+        "STT".to_owned(),
         "Chỉ tiêu".into(),
         "Đơn vị phụ trách".into(),
         "Đạt".into(),
@@ -399,7 +400,7 @@ pub fn xlsx(c: &ReportContent, approved: bool) -> Result<Vec<u8>, rust_xlsxwrite
     }
     for (i, ind) in c.indicators.iter().enumerate() {
         let r = 3 + i as u32;
-        sheet.write_string(r, 0, &ind.code)?;
+        sheet.write_number(r, 0, (i + 1) as f64)?;
         sheet.write_string(r, 1, &ind.name_vi)?;
         let office = crate::domain::Department::parse(&ind.department)
             .map_or(ind.department.as_str(), |d| d.name_vi());
@@ -432,7 +433,7 @@ pub fn xlsx(c: &ReportContent, approved: bool) -> Result<Vec<u8>, rust_xlsxwrite
     let goals = workbook.add_worksheet();
     goals.set_name("Tiến độ mục tiêu")?;
     for (col, h) in [
-        "Mã chỉ tiêu",
+        "STT",
         "Chỉ tiêu",
         "Thôn",
         "Mục tiêu (%)",
@@ -447,7 +448,12 @@ pub fn xlsx(c: &ReportContent, approved: bool) -> Result<Vec<u8>, rust_xlsxwrite
         goals.write_string_with_format(0, col as u16, *h, &bold)?;
     }
     let mut r = 1;
-    for ind in c.indicators.iter().filter(|i| i.target().is_some()) {
+    for (n, ind) in c
+        .indicators
+        .iter()
+        .filter(|i| i.target().is_some())
+        .enumerate()
+    {
         let mut rows: Vec<(&str, &ReportFigure, Option<f64>, i64)> =
             vec![("Toàn xã", &ind.figure, ind.target(), ind.gap)];
         let mut villages: Vec<&ReportVillage> = ind.villages.iter().collect();
@@ -458,7 +464,7 @@ pub fn xlsx(c: &ReportContent, approved: bool) -> Result<Vec<u8>, rust_xlsxwrite
                 .map(|v| (v.name.as_str(), &v.figure, v.target_percent, v.gap)),
         );
         for (place, figure, target, gap) in rows {
-            goals.write_string(r, 0, &ind.code)?;
+            goals.write_number(r, 0, (n + 1) as f64)?;
             goals.write_string(r, 1, &ind.name_vi)?;
             goals.write_string(r, 2, place)?;
             if let Some(t) = target {

@@ -262,6 +262,7 @@ export const ACTIONS = [
   'refresh_token_reuse',
   'personal_data_synced',
   'households_imported',
+  'members_imported',
   'adoption_corrected',
   'household_deleted',
   'report_approved',
@@ -331,6 +332,18 @@ const OBJECT_TYPES = [
   'team',
   'team_member',
   'sync',
+  'training',
+  'difficulty',
+  'campaign',
+  'funding_entry',
+  'indicator_missing',
+  'indicator_figures',
+  'households',
+  'changes',
+  'assistance_records',
+  'communications',
+  'difficulties',
+  'trainings',
 ] as const;
 
 export function objectTypeKey(type: string | null | undefined): AdminKey | null {
