@@ -12,8 +12,10 @@ CARGO ?= cargo
 # 127.0.0.1:5432 when one answers there without a password (the same for every step, so the build
 # that the tests compile is the one the later steps reuse).
 ifeq ($(strip $(TEST_DATABASE_URL)),)
+# Without psql the answering server is used as it is (a refusal then fails the tests, never skips them).
 TEST_DATABASE_URL := $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && \
-  psql -w -h 127.0.0.1 -U postgres -d postgres -Atc 'SELECT 1' >/dev/null 2>&1 && \
+  { ! command -v psql >/dev/null 2>&1 || \
+    psql -w -h 127.0.0.1 -U postgres -d postgres -Atc 'SELECT 1' >/dev/null 2>&1; } && \
   echo postgres://postgres@127.0.0.1:5432/postgres)
 endif
 export TEST_DATABASE_URL

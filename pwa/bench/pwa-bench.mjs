@@ -41,6 +41,28 @@ function sizes() {
   return { first: [...first], firstGz, shellJs, shellAll, chunks: all.length };
 }
 
+/**
+ * Every script the browser fetches for the first screen (a fresh phone opening the app, up to the
+ * sign-in form), static and dynamic imports alike, gzipped from dist; the service worker's own
+ * script is not page JavaScript and is counted in the shell.
+ * @param {string} base
+ */
+async function fetchedOnFirstScreen(base) {
+  const { context, page } = await launch();
+  await page.goto(`${base}/`);
+  await page.locator('[data-gate="login"] input[name="username"]').waitFor();
+  await page.waitForLoadState('networkidle');
+  const urls = await page.evaluate(() =>
+    performance
+      .getEntriesByType('resource')
+      .map((e) => new URL(e.name).pathname)
+      .filter((p) => p.endsWith('.js')),
+  );
+  await context.close();
+  const files = [...new Set(urls)].map((p) => p.replace(/^\//, ''));
+  return { files, gz: files.reduce((n, f) => n + gz(join(DIST_DIR, f)), 0) };
+}
+
 /** @param {string} url */
 async function lighthouse(url) {
   const bin = process.env.LIGHTHOUSE ?? resolve(PWA_DIR, '..', 'target', 'lighthouse', 'node_modules', '.bin', 'lighthouse');
@@ -125,8 +147,13 @@ async function main() {
   let lh = /** @type {any} */ (null);
   /** @type {Awaited<ReturnType<typeof offlineRepeatStart>>} */
   let repeat = /** @type {any} */ (null);
+  /** @type {Awaited<ReturnType<typeof fetchedOnFirstScreen>>} */
+  let fetched = /** @type {any} */ (null);
   await step('JavaScript sizes', async () => {
     s = sizes();
+    fetched = await fetchedOnFirstScreen(base);
+    const missed = s.first.filter((x) => !fetched.files.includes(x));
+    assert(missed.length === 0, `the static count has files the browser did not fetch: ${missed.join(', ')}`);
   });
   await step('Lighthouse mobile run of the first screen', async () => {
     lh = await lighthouse(`${base}/`);
@@ -143,7 +170,8 @@ _Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit
 
 | what | measured | budget (DESIGN §7) | within |
 |---|---|---|---|
-| JavaScript for the first screen (${s.first.length} files: ${s.first.map((x) => `\`${x.replace('assets/', '')}\``).join(', ')}) | ${f(s.firstGz / KiB)} KiB | ≤ 80 KiB | ${ok(s.firstGz <= 80 * KiB)} |
+| JavaScript the first screen fetches, every script counted (${fetched.files.length} files: ${fetched.files.map((x) => `\`${x.replace('assets/', '')}\``).join(', ')}) | ${f(fetched.gz / KiB)} KiB | ≤ 80 KiB | ${ok(fetched.gz <= 80 * KiB)} |
+| … of which index.html's module script and its static imports | ${f(s.firstGz / KiB)} KiB | | |
 | whole app shell: all ${s.chunks} script chunks and the service worker | ${f(s.shellJs / KiB)} KiB | ≤ 250 KiB | ${ok(s.shellJs <= 250 * KiB)} |
 | … with the CSS and index.html | ${f(s.shellAll / KiB)} KiB | | |
 | repeat start offline, signed in, CPU 4× slower: PIN field ready (median of ${repeat.runs}, max) | ${f(repeat.median, 0)} ms (max ${f(repeat.max, 0)} ms) | ≤ 1,500 ms | ${ok(repeat.median <= 1500)} |

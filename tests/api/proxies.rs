@@ -23,6 +23,7 @@ both_backends_with!(behind_proxy =>
     throttling_and_audit_see_the_forwarded_client,
     a_forged_forwarded_for_from_an_untrusted_peer_is_ignored,
     hsts_follows_the_proxys_word_only,
+    api_key_use_is_audited_with_the_forwarded_client,
 );
 
 fn untrusted_peer() -> reqwest::Client {
@@ -117,4 +118,31 @@ async fn hsts_follows_the_proxys_word_only(app: TestApp) {
     );
     assert!(!hsts(&get(&app.client, "http").await.expect("get")));
     assert!(!hsts(&get(&untrusted_peer(), "https").await.expect("get")));
+}
+
+/// A third-party system calling with an API key through the proxy is audited by its own address;
+/// the same header from an untrusted peer is ignored.
+async fn api_key_use_is_audited_with_the_forwarded_client(app: TestApp) {
+    let f = app.fixture().await;
+    let key = app.api_key(&f, "stats:read").await;
+    for (client, forwarded) in [
+        (&app.client, "198.51.100.9"),
+        (&untrusted_peer(), "198.51.100.10"),
+    ] {
+        let res = client
+            .get(app.url("/api/v1/stats/indicators"))
+            .bearer_auth(&key)
+            .header("x-forwarded-for", forwarded)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 200);
+    }
+    assert_eq!(
+        audited(&app, "api_key_used"),
+        vec![
+            Some("198.51.100.9".to_owned()),
+            Some("127.0.0.2".to_owned())
+        ]
+    );
 }

@@ -23,7 +23,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub struct NewWebhook {
     /// Who receives, e.g. `Bảng điều khiển chuyển đổi số thành phố`.
     pub name: String,
-    /// `https://…` (or `http://` inside a private network).
+    /// `https://…` or `http://…` of a public host; loopback, private, link-local and other internal
+    /// addresses are refused (at creation and again when sending) unless the operator lists them in
+    /// `webhook_allowed_targets`, and so are credentials in the URL.
     pub url: String,
     /// Any of `report.approved`, `difficulty.opened`, `records.synced`, `indicator.threshold_crossed`.
     pub events: Vec<String>,
