@@ -272,13 +272,31 @@ async function main() {
     assertEqual(comms[0].reach, 35, 'reach');
   });
 
-  await step('a second phone sees the visits after its first pull', async () => {
+  await step("a second volunteer of the village sees the first one's visits, and who made them", async () => {
+    // A second volunteer of Thôn Phú Lộc, made by the administrator as the accounts screen does.
+    const me = (await apiSession(backend, VOLUNTEER)).user;
+    const made = await admin.call('/api/v1/users', {
+      method: 'POST',
+      body: JSON.stringify({
+        username: 'tinhnguyen2.phuloc',
+        password: 'TungNha@2026',
+        display_name: 'Phan Thị Thu',
+        role: 'volunteer',
+        commune_id: me.commune_id,
+        village_ids: me.village_ids,
+        must_change_password: false,
+      }),
+    });
+    if (made.status !== 201) assert(false, `a second volunteer: ${made.status} ${await made.text()}`);
     const second = await launch();
-    await signIn(second.page, base);
+    await signInWithPin(second.page, base, 'tinhnguyen2.phuloc', PIN);
+    await waitSynced(second.page);
     await second.page.evaluate((/** @type {string} */ id) => (location.hash = `#/households/${encodeURIComponent(id)}`), households[0]);
     await second.page.waitForSelector('[data-testid="visit"][data-pending="false"]');
     const text = await second.page.getByTestId('visit-list').innerText();
-    assert(text.includes('e2e visit 1'), `second phone's visit list: ${text}`);
+    assert(text.includes('e2e visit 1'), `second volunteer's visit list: ${text}`);
+    const visit = second.page.locator('[data-testid="visit"]', { hasText: 'e2e visit 1' });
+    assertEqual((await visit.getByTestId('visit-author').innerText()).trim(), `Người hỗ trợ: ${me.display_name}`, 'who made the visit');
     await second.context.close();
   });
 
