@@ -23,7 +23,7 @@ const IMPORTED = [
   { name: 'Vũ Thị Thanh Xuân', phone: '0987654321', position: 'Thành viên' },
   { name: 'Hoàng Văn Bình', phone: '', position: 'Tổ phó' },
 ];
-/** @type {{ name: string, username: string | null, code: string | null, link: string | null, userId: string }[]} */
+/** @type {{ name: string, username: string, code: string, link: string, userId: string }[]} */
 const slipsMade = [];
 
 /** Today in Vietnam, as the server counts days. */
@@ -322,7 +322,7 @@ async function main() {
       const account = await json(leaderApi.call(`/api/v1/users/${member.user_id}`), 'the account');
       assertEqual(account.username, username, 'the slip names the account');
       assertEqual(account.must_change_password, true, 'the account must choose a password');
-      slipsMade.push({ name: IMPORTED[i].name, username, code, link, userId: member.user_id });
+      slipsMade.push({ name: IMPORTED[i].name, username: username ?? '', code: code ?? '', link: link ?? '', userId: member.user_id });
     }
     await lp.screenshot({ path: join(RESULTS_DIR, 'member-import-slips-360.png'), fullPage: true });
     await leader.context.close();
