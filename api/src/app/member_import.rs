@@ -67,6 +67,9 @@ pub struct PlannedMember {
     /// The member already in the team that gets the account.
     #[serde(skip)]
     pub(crate) existing_member_id: Option<String>,
+    /// The village's commune, for the account and the member.
+    #[serde(skip)]
+    pub(crate) commune_id: String,
     /// The one-time sign-in code (commit only, shown once): it signs in once and must then be
     /// replaced by the member's own password.
     #[schema(example = "K7QMA-4XPBZ")]
@@ -283,6 +286,7 @@ pub fn plan(
             },
             user_id: None,
             existing_member_id: current.map(|m| m.id.clone()),
+            commune_id: village.commune_id.clone(),
             sign_in_code: None,
         });
     }
@@ -312,12 +316,6 @@ pub fn commit(
     let now = db::now();
     let today = crate::stats::period::local_today();
     for (m, (code, hash)) in plan.members.iter_mut().zip(codes) {
-        let Some(village) = reg::find_village(conn, &m.village_id)? else {
-            return Err(ApiError::internal(anyhow::anyhow!(
-                "village {} vanished",
-                m.village_id
-            )));
-        };
         let user_id = db::new_id();
         db::users::insert(
             conn,
@@ -328,7 +326,7 @@ pub fn commit(
                 display_name: &m.full_name,
                 role: Role::Volunteer.as_str(),
                 department: None,
-                commune_id: Some(&village.commune_id),
+                commune_id: Some(&m.commune_id),
                 active: true,
                 must_change_password: true,
                 created_at: now,
@@ -353,7 +351,7 @@ pub fn commit(
                 &NewTeamMember {
                     id: &db::new_id(),
                     team_id: &m.team_id,
-                    commune_id: &village.commune_id,
+                    commune_id: &m.commune_id,
                     full_name: &m.full_name,
                     position: m.position.as_str(),
                     origin: Origin::Volunteer.as_str(),
@@ -371,7 +369,7 @@ pub fn commit(
             &NewAuditEvent {
                 object_type: Some("user"),
                 object_id: Some(&user_id),
-                commune_id: Some(&village.commune_id),
+                commune_id: Some(&m.commune_id),
                 client_addr: Some(client_addr),
                 details: serde_json::json!({
                     "username": m.username, "role": Role::Volunteer.as_str(),
